@@ -1,0 +1,32 @@
+#pragma once
+/// @file
+/// Reading configuration from options and the environment, strictly: a value
+/// that cannot be understood is an error, never silently replaced by a default.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fluid {
+
+/// The grace period used when neither the option nor the environment sets one.
+inline constexpr std::chrono::milliseconds default_stopping_grace_period{10'000};
+
+/// Parses a non-negative decimal number of seconds ("0.2", "10") to milliseconds.
+/// @param what names the setting in the error message (e.g. the variable name).
+/// @throws FluidError quoting `text` if it is empty, malformed, negative, NaN,
+///         infinite or too large.
+std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view what);
+
+/// The value of environment variable `name`, if set.
+std::optional<std::string> env(const char* name);
+
+/// A worker's grace period: `option`, else env FLUID_STOPPING_GRACE_PERIOD,
+/// else 10 s.
+/// @throws FluidError naming `worker` if the option is negative or the
+///         environment value is malformed.
+std::chrono::milliseconds resolve_stopping_grace_period(std::optional<std::chrono::milliseconds> option,
+                                                        std::string_view worker);
+
+}  // namespace fluid

@@ -1,0 +1,66 @@
+#pragma once
+/// @file
+/// An event-driven "wait until something changed, or a deadline" primitive.
+
+#include "fluid/task.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace fluid::detail {
+
+/// Wakes coroutines waiting for a condition that another party changes, from
+/// any thread, without polling.
+///
+/// A condition variable for coroutines: the waiter takes a ticket, checks its
+/// condition, and waits with the ticket; a notify_all() that happened after the
+/// ticket was taken makes the wait return at once, so no wake-up is lost.
+/// Each waiting coroutine parks on a timer of its own executor; notify_all()
+/// cancels those timers through their executors, so it is safe from any thread.
+class Notifier {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Ticket = std::uint64_t;
+
+  Notifier() = default;
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  /// The notification count now; pass it to wait() after checking the condition.
+  Ticket ticket() const;
+
+  /// Waits until a notify_all() later than `ticket`, or until `deadline`.
+  /// Returns true when notified, false on timeout.
+  /// @throws boost::system::system_error(operation_aborted) if the waiting
+  ///         coroutine itself is cancelled.
+  [[nodiscard]] Task<bool> wait(Ticket ticket, Clock::time_point deadline = Clock::time_point::max());
+
+  /// Wakes every current waiter. Thread-safe, never blocks on a waiter.
+  void notify_all();
+
+  /// Waits until `condition()` holds or `deadline` passes; returns condition().
+  template <class Condition>
+  Task<bool> wait_until(Condition condition, Clock::time_point deadline = Clock::time_point::max()) {
+    for (;;) {
+      const Ticket seen = ticket();
+      if (condition()) co_return true;
+      if (!co_await wait(seen, deadline)) co_return condition();
+    }
+  }
+
+ private:
+  struct Waiter;
+  void forget(const std::shared_ptr<Waiter>& waiter);
+
+  mutable std::mutex mutex_;
+  Ticket notifications_ = 0;
+  std::vector<std::shared_ptr<Waiter>> waiters_;
+};
+
+/// The deadline `timeout` from now, saturating instead of overflowing.
+Notifier::Clock::time_point deadline_after(Notifier::Clock::duration timeout);
+
+}  // namespace fluid::detail

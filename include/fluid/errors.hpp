@@ -1,0 +1,26 @@
+#pragma once
+/// @file
+/// The exceptions fluid throws. Every one derives from FluidError, so a
+/// service can catch "anything fluid complained about" in one place, and each
+/// message names the worker (or the input) at fault.
+
+#include <stdexcept>
+
+namespace fluid {
+
+/// Base of every error fluid reports: bad configuration, misuse, closed queues.
+struct FluidError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// A worker was asked to start twice (or started concurrently from two places).
+struct WorkerStartError : FluidError {
+  using FluidError::FluidError;
+};
+
+/// A message was sent to a queue consumer that no longer accepts messages.
+struct QueueClosedError : FluidError {
+  using FluidError::FluidError;
+};
+
+}  // namespace fluid

@@ -1,0 +1,51 @@
+#include "fluid/task.hpp"
+
+#include "fluid/errors.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <exception>
+#include <thread>
+#include <vector>
+
+namespace fluid {
+
+namespace asio = boost::asio;
+
+namespace detail {
+
+void run_to_completion(Task<> main, RunOptions options) {
+  if (options.threads == 0) throw FluidError("fluid::run: threads must be at least 1, got 0");
+  asio::io_context loop(static_cast<int>(options.threads));
+  std::exception_ptr error;
+  bool finished = false;
+  asio::co_spawn(loop, std::move(main), [&](std::exception_ptr e) {
+    error = e;
+    finished = true;
+    loop.stop();  // like asyncio.run: whatever main left pending is abandoned
+  });
+  std::vector<std::jthread> helpers;
+  for (std::size_t i = 1; i < options.threads; ++i) helpers.emplace_back([&loop] { loop.run(); });
+  loop.run();
+  for (auto& t : helpers) t.join();
+  if (!finished) throw FluidError("fluid::run: the main task was abandoned before it completed");
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace detail
+
+Task<> sleep(std::chrono::steady_clock::duration d) {
+  auto executor = co_await asio::this_coro::executor;
+  if (d <= std::chrono::steady_clock::duration::zero()) {
+    co_await asio::post(executor, asio::use_awaitable);
+    co_return;
+  }
+  asio::steady_timer timer(executor, d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace fluid

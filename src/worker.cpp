@@ -1,0 +1,283 @@
+#include "fluid/worker.hpp"
+
+#include "fluid/config.hpp"
+#include "fluid/detail/naming.hpp"
+#include "fluid/errors.hpp"
+#include "fluid/log.hpp"
+#include "worker_core.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <cassert>
+#include <cstdlib>
+
+namespace fluid {
+
+namespace asio = boost::asio;
+using detail::WorkerCore;
+
+namespace {
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// After the first forced cancel, a worker still not finished (an on_shutdown()
+// stuck on an operation) is cancelled again, at most this often.
+constexpr std::chrono::milliseconds min_recancel_interval{100};
+
+void force(const std::shared_ptr<WorkerCore>& core) {
+  bool first = false;
+  asio::any_io_executor executor;
+  {
+    std::lock_guard lock(core->mutex);
+    first = !core->forced;
+    core->forced = true;  // before emitting, so the coroutine reports force_stopped
+    executor = core->executor;
+  }
+  if (first) logger()->warn("{} forced shutdown", core->name);
+  // cancellation_signal is not thread-safe: emit on the worker's executor.
+  asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
+}
+
+// Safety net: the lifecycle coroutine never lets an exception out, but if
+// it ever did, waiters must still be released rather than hang.
+void abandon(WorkerCore& core, const std::exception_ptr& error) {
+  logger()->critical("{}: internal error escaped the worker coroutine: {}", core.name, describe(error));
+  {
+    std::lock_guard lock(core.mutex);
+    if (core.finished) return;
+    core.reason = StopReason::failed;
+    core.error = error;
+    core.finished = true;
+  }
+  core.state.store(WorkerState::stopped);
+  core.changed.notify_all();
+}
+
+}  // namespace
+
+Worker::Worker(WorkerOptions options)
+    : options_(std::move(options)), core_(std::make_shared<WorkerCore>()) {}
+
+Worker::~Worker() {
+  const auto state = core_->state.load();
+  if (state == WorkerState::init || core_->is_finished()) return;
+  logger()->critical("worker {} destroyed while {}: await shutdown() before destroying a started worker",
+                     core_->name, to_string(state));
+  logger()->flush();
+  assert(false && "fluid::Worker destroyed while started and not stopped");
+  std::abort();
+}
+
+WorkerState Worker::worker_state() const noexcept { return core_->state.load(); }
+
+std::string Worker::worker_name() const {
+  if (!options_.name.empty()) return options_.name;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->name.empty()) return core_->name;
+  }
+  return detail::default_name(typeid(*this));
+}
+
+std::size_t Worker::num_workers() const { return 1; }
+std::vector<Worker*> Worker::workers() { return {this}; }
+
+bool Worker::has_started() const noexcept { return worker_state() != WorkerState::init; }
+bool Worker::is_running() const noexcept { return worker_state() == WorkerState::running; }
+bool Worker::is_stopping() const noexcept { return worker_state() == WorkerState::stopping; }
+bool Worker::is_stopped() const noexcept {
+  const auto state = worker_state();
+  return state == WorkerState::stopped || state == WorkerState::force_stopped;
+}
+
+void Worker::gracefully_stop() {
+  auto expected = WorkerState::running;
+  if (core_->state.compare_exchange_strong(expected, WorkerState::stopping)) core_->changed.notify_all();
+}
+
+Task<> Worker::startup() {
+  auto core = core_;
+  const auto name = worker_name();
+  if (core->state.load() != WorkerState::init) {
+    throw WorkerStartError("worker " + name + ": startup() called on a worker already started (state " +
+                           std::string(to_string(core->state.load())) + ")");
+  }
+  const auto grace = resolve_stopping_grace_period(options_.stopping_grace_period, name);
+  const auto executor = co_await asio::this_coro::executor;
+  {
+    std::lock_guard lock(core->mutex);
+    core->name = name;
+    core->grace = grace;
+    core->executor = executor;  // before the state leaves init: whoever sees "running" may use it
+  }
+  auto expected = WorkerState::init;
+  if (!core->state.compare_exchange_strong(expected, WorkerState::running)) {
+    throw WorkerStartError("worker " + name + ": startup() called concurrently");
+  }
+  asio::co_spawn(executor, lifecycle(core),
+                 asio::bind_cancellation_slot(core->cancel.slot(), [core](std::exception_ptr e) {
+                   if (e) abandon(*core, e);
+                 }));
+  co_await core->changed.wait_until([&] {
+    std::lock_guard lock(core->mutex);
+    return core->ready || core->finished;
+  });
+  std::lock_guard lock(core->mutex);
+  if (core->startup_error) std::rethrow_exception(core->startup_error);
+}
+
+Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
+  std::exception_ptr failure;
+  try {
+    co_await on_startup();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    std::lock_guard lock(core->mutex);
+    core->startup_error = failure;
+  } else {
+    {
+      std::lock_guard lock(core->mutex);
+      core->ready = true;
+    }
+    core->changed.notify_all();
+    logger()->info("{} started running", core->name);
+    try {
+      co_await run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  // A forced stop leaves the cancellation set: every co_await, even of
+  // on_shutdown(), would throw and nothing would be released. Reset it here,
+  // in the coroutine that owns the state, before awaiting anything else.
+  const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+  if (cancelled != asio::cancellation_type::none) co_await asio::this_coro::reset_cancellation_state();
+  co_await run_on_shutdown(*core, failure);
+  finish(*core, failure);
+}
+
+Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
+  try {
+    co_await on_shutdown();
+  } catch (...) {
+    if (failure) {
+      logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, describe(std::current_exception()));
+    } else {
+      failure = std::current_exception();
+    }
+  }
+}
+
+void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
+  StopReason reason = failure ? StopReason::failed : StopReason::normal;
+  std::function<void()> on_finished;
+  {
+    std::lock_guard lock(core.mutex);
+    if (core.forced) reason = StopReason::forced;  // the cancel, not run()'s reaction to it, decides
+    core.reason = reason;
+    if (reason == StopReason::failed) core.error = failure;
+    on_finished = std::move(core.on_finished);
+  }
+  core.state.store(reason == StopReason::forced ? WorkerState::force_stopped : WorkerState::stopped);
+  const std::string text = reason == StopReason::normal   ? "normal shutdown"
+                           : reason == StopReason::forced ? "forced shutdown"
+                                                          : describe(failure);
+  if (reason == StopReason::failed) {
+    logger()->error("{} stopped running: {}", core.name, text);
+  } else {
+    logger()->info("{} stopped running: {}", core.name, text);
+  }
+  try {
+    after_shutdown(text, exit_code(reason));
+  } catch (...) {
+    logger()->error("{}: after_shutdown() threw: {}", core.name, describe(std::current_exception()));
+  }
+  {
+    std::lock_guard lock(core.mutex);
+    core.finished = true;  // from here on the Worker object may be destroyed
+  }
+  core.changed.notify_all();
+  if (on_finished) on_finished();
+}
+
+Task<> Worker::shutdown() {
+  auto core = core_;
+  if (core->state.load() == WorkerState::init) co_return;
+  gracefully_stop();
+  auto finished = [&] { return core->is_finished(); };
+  auto wait = core->grace;
+  while (!co_await core->changed.wait_until(finished, detail::deadline_after(wait))) {
+    force(core);
+    wait = std::max(core->grace, min_recancel_interval);
+  }
+}
+
+Task<> Worker::wait_for_shutdown() {
+  auto core = core_;
+  if (core->state.load() == WorkerState::init) co_return;
+  co_await core->changed.wait_until([&] { return core->is_finished(); });
+  std::lock_guard lock(core->mutex);
+  if (core->error) std::rethrow_exception(core->error);
+}
+
+Task<nlohmann::json> Worker::status() {
+  const auto state = worker_state();
+  nlohmann::json out{{"state", to_string(state)},
+                     {"running", state == WorkerState::running},
+                     {"stopping", state == WorkerState::stopping},
+                     {"stopped", is_stopped()}};
+  std::lock_guard lock(core_->mutex);
+  if (core_->reason && core_->finished) {
+    out["stop_reason"] = to_string(*core_->reason);
+    out["exit_code"] = exit_code(*core_->reason);
+    if (core_->error) out["error"] = describe(core_->error);
+  }
+  co_return out;
+}
+
+Task<bool> Worker::sleep_while_running(std::chrono::steady_clock::duration d) {
+  co_await core_->changed.wait_until([this] { return !is_running(); }, detail::deadline_after(d));
+  co_return is_running();
+}
+
+std::chrono::milliseconds Worker::stopping_grace_period() const {
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->state.load() != WorkerState::init) return core_->grace;
+  }
+  return resolve_stopping_grace_period(options_.stopping_grace_period, worker_name());
+}
+
+std::optional<StopReason> Worker::stop_reason() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->finished ? core_->reason : std::nullopt;
+}
+
+std::exception_ptr Worker::failure() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->finished ? core_->error : nullptr;
+}
+
+boost::asio::any_io_executor Worker::executor() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->executor;
+}
+
+Task<> Worker::on_startup() { co_return; }
+Task<> Worker::on_shutdown() { co_return; }
+void Worker::after_shutdown(std::string_view, int) {}
+
+}  // namespace fluid

@@ -1,0 +1,51 @@
+#pragma once
+// The shared state behind a Worker. Shared (not a plain member) because the
+// worker's coroutine, its completion handler and cross-thread wake-ups may
+// outlive the moment a waiter sees "stopped" and destroys the Worker.
+
+#include "fluid/detail/notifier.hpp"
+#include "fluid/worker.hpp"
+
+#include <boost/asio/cancellation_signal.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+
+namespace fluid {
+namespace detail {
+
+struct WorkerCore {
+  std::atomic<WorkerState> state{WorkerState::init};
+  /// Wakes whoever waits for readiness, a stop request or the end.
+  Notifier changed;
+  /// Emitted (terminal) on the worker's executor to force the stop.
+  boost::asio::cancellation_signal cancel;
+
+  mutable std::mutex mutex;  // guards everything below
+  std::string name;          // fixed at startup()
+  std::chrono::milliseconds grace{0};
+  boost::asio::any_io_executor executor;
+  bool ready = false;     // on_startup() completed
+  bool finished = false;  // after_shutdown() returned; nothing touches the Worker any more
+  bool forced = false;    // a terminal cancellation was emitted
+  std::exception_ptr startup_error;
+  std::optional<StopReason> reason;
+  std::exception_ptr error;
+  /// Called once when the worker has finished (a group's wake-up).
+  std::function<void()> on_finished;
+
+  bool is_finished() const {
+    std::lock_guard lock(mutex);
+    return finished;
+  }
+};
+
+}  // namespace detail
+
+/// Lets fluid's own classes (groups, serve) reach a worker's core.
+struct WorkerAccess {
+  static const std::shared_ptr<detail::WorkerCore>& core(Worker& worker) { return worker.core_; }
+};
+
+}  // namespace fluid

@@ -1,0 +1,112 @@
+#pragma once
+// Tiny fixture workers shared by the tests, after aio-fluid's own test workers.
+
+#include <fluid/fluid.hpp>
+
+#include <boost/system/system_error.hpp>
+#include <boost/asio/error.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fluid::test {
+
+using namespace std::chrono_literals;
+
+/// Loops while running, sleeping briefly: stops promptly when asked.
+class NiceWorker : public Worker {
+ public:
+  using Worker::Worker;
+  int loops = 0;
+
+ protected:
+  Task<> run() override {
+    while (is_running()) {
+      ++loops;
+      co_await sleep(1ms);
+    }
+  }
+};
+
+/// Ignores the stop request: only a forced shutdown ends it.
+class BadWorker : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override {
+    for (;;) co_await sleep(10ms);
+  }
+};
+
+/// Fails right away with "I'm so bad".
+class BadWorker2 : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    throw std::runtime_error("I'm so bad");
+  }
+};
+
+/// Throws a cancellation error of its own (aio-fluid's CancelledError).
+class BadWorker3 : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    throw boost::system::system_error(boost::asio::error::operation_aborted);
+  }
+};
+
+/// Records every hook call, in order, with after_shutdown's arguments.
+class RecordingWorker : public Worker {
+ public:
+  using Worker::Worker;
+  std::vector<std::string> calls;
+  std::string reason;
+  int code = -1;
+  int after_shutdown_calls = 0;
+
+ protected:
+  Task<> on_startup() override {
+    calls.push_back("on_startup");
+    co_return;
+  }
+  Task<> run() override {
+    calls.push_back("run");
+    while (is_running()) co_await sleep_while_running(1h);
+  }
+  Task<> on_shutdown() override {
+    calls.push_back("on_shutdown");
+    co_return;
+  }
+  void after_shutdown(std::string_view why, int exit_code) override {
+    calls.push_back("after_shutdown");
+    reason = why;
+    code = exit_code;
+    ++after_shutdown_calls;
+  }
+};
+
+/// Sets an environment variable for the lifetime of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> previous_;
+};
+
+}  // namespace fluid::test
