@@ -35,7 +35,9 @@ std::string describe(const std::exception_ptr& error) {
 // stuck on an operation) is cancelled again, at most this often.
 constexpr std::chrono::milliseconds min_recancel_interval{100};
 
-void force(const std::shared_ptr<WorkerCore>& core) {
+}  // namespace
+
+void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   bool first = false;
   asio::any_io_executor executor;
   {
@@ -48,6 +50,19 @@ void force(const std::shared_ptr<WorkerCore>& core) {
   // cancellation_signal is not thread-safe: emit on the worker's executor.
   asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
 }
+
+void detail::observe_finish(WorkerCore& core, std::function<void()> observer) {
+  {
+    std::lock_guard lock(core.mutex);
+    if (!core.finished) {
+      core.on_finished.push_back(std::move(observer));
+      return;
+    }
+  }
+  observer();
+}
+
+namespace {
 
 // Safety net: the lifecycle coroutine never lets an exception out, but if
 // it ever did, waiters must still be released rather than hang.
@@ -182,16 +197,20 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
 }
 
 void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
+  on_worker_stopped();
   StopReason reason = failure ? StopReason::failed : StopReason::normal;
-  std::function<void()> on_finished;
+  bool forced = false;
+  std::vector<std::function<void()>> on_finished;
   {
     std::lock_guard lock(core.mutex);
-    if (core.forced) reason = StopReason::forced;  // the cancel, not run()'s reaction to it, decides
+    forced = core.forced;
+    // The cancel, not run()'s reaction to it, decides; a forced child is not a failure.
+    if (forced || (core.forced_child && !failure)) reason = StopReason::forced;
     core.reason = reason;
     if (reason == StopReason::failed) core.error = failure;
-    on_finished = std::move(core.on_finished);
+    on_finished.swap(core.on_finished);
   }
-  core.state.store(reason == StopReason::forced ? WorkerState::force_stopped : WorkerState::stopped);
+  core.state.store(forced ? WorkerState::force_stopped : WorkerState::stopped);
   const std::string text = reason == StopReason::normal   ? "normal shutdown"
                            : reason == StopReason::forced ? "forced shutdown"
                                                           : describe(failure);
@@ -210,7 +229,7 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
     core.finished = true;  // from here on the Worker object may be destroyed
   }
   core.changed.notify_all();
-  if (on_finished) on_finished();
+  for (auto& observer : on_finished) observer();
 }
 
 Task<> Worker::shutdown() {
@@ -220,7 +239,7 @@ Task<> Worker::shutdown() {
   auto finished = [&] { return core->is_finished(); };
   auto wait = core->grace;
   while (!co_await core->changed.wait_until(finished, detail::deadline_after(wait))) {
-    force(core);
+    detail::force_stop(core);
     wait = std::max(core->grace, min_recancel_interval);
   }
 }
@@ -276,6 +295,7 @@ boost::asio::any_io_executor Worker::executor() const {
   return core_->executor;
 }
 
+void Worker::on_worker_stopped() noexcept {}
 Task<> Worker::on_startup() { co_return; }
 Task<> Worker::on_shutdown() { co_return; }
 void Worker::after_shutdown(std::string_view, int) {}

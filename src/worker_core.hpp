@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <vector>
 #include <mutex>
 
 namespace fluid {
@@ -32,14 +33,23 @@ struct WorkerCore {
   std::exception_ptr startup_error;
   std::optional<StopReason> reason;
   std::exception_ptr error;
-  /// Called once when the worker has finished (a group's wake-up).
-  std::function<void()> on_finished;
+  /// A group some of whose children were forced reports code 1 too.
+  bool forced_child = false;
+  /// Called once each when the worker has finished (a group's wake-up).
+  std::vector<std::function<void()>> on_finished;
 
   bool is_finished() const {
     std::lock_guard lock(mutex);
     return finished;
   }
 };
+
+/// Calls `observer` once the worker has finished (at once if it already has).
+void observe_finish(WorkerCore& core, std::function<void()> observer);
+
+/// Forces the stop: records it, then emits a terminal cancellation on the
+/// worker's executor. Idempotent in effect; a repeat re-cancels a stuck cleanup.
+void force_stop(const std::shared_ptr<WorkerCore>& core);
 
 }  // namespace detail
 

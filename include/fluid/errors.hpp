@@ -23,4 +23,9 @@ struct QueueClosedError : FluidError {
   using FluidError::FluidError;
 };
 
+/// A message was sent with send() to a bounded queue consumer that is full.
+struct QueueFullError : FluidError {
+  using FluidError::FluidError;
+};
+
 }  // namespace fluid

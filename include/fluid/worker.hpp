@@ -129,6 +129,10 @@ class Worker {
   /// and code ("normal shutdown" 0, "forced shutdown" 1, error message 2).
   /// An exception thrown here is logged and otherwise ignored. Default: nothing.
   virtual void after_shutdown(std::string_view reason, int code);
+  /// For layers that accept work (queues): called once when the worker has
+  /// stopped, before after_shutdown(), on the worker's executor, to close
+  /// inputs and account for what was left. Overrides must call the base.
+  virtual void on_worker_stopped() noexcept;
 
  private:
   friend struct WorkerAccess;

@@ -1,0 +1,237 @@
+#pragma once
+/// @file
+/// QueueConsumer: a worker fed by an in-memory queue that any thread can send to.
+
+#include "fluid/detail/queue_gate.hpp"
+#include "fluid/worker.hpp"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
+
+namespace fluid {
+
+/// A worker that consumes messages sent to it from anywhere.
+///
+/// Producers (other workers, other threads, code before startup) call send();
+/// the consumer's run() takes messages with get_message(), waiting on an event
+/// (never polling) so an idle consumer stops at once. On graceful stop the
+/// queue is drained by default and closed the moment it is found empty; after
+/// that send() throws. Nothing accepted is lost unnoticed: what a forced stop
+/// or a discard leaves behind is counted as dropped (status()) and logged.
+///
+/// Subclasses implement run(); QueueConsumerWorker and AsyncConsumer are the
+/// ready-made ones.
+template <class T>
+class QueueConsumer : public Worker {
+ public:
+  explicit QueueConsumer(WorkerOptions options = {}, QueueOptions queue = {})
+      : Worker(std::move(options)), gate_(queue) {}
+
+  /// Enqueues `message`. Thread-safe, never blocks; works before startup().
+  /// @throws QueueClosedError once the queue is closed (stopped, or drained
+  ///         while stopping); QueueFullError if bounded and full.
+  void send(T message) {
+    const auto result = offer(message);
+    if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name());
+  }
+
+  /// Like send(), but reports a closed or full queue by returning false.
+  bool try_send(T message) { return offer(message) == SendResult::accepted; }
+
+  /// Enqueues `message`, waiting for room if the queue is bounded and full
+  /// (backpressure). Call from a coroutine on any executor.
+  /// @throws QueueClosedError if the queue is or becomes closed.
+  [[nodiscard]] Task<> async_send(T message) {
+    for (;;) {
+      const auto ticket = gate_.room_ready.ticket();
+      const auto result = offer(message);
+      if (result == SendResult::accepted) co_return;
+      if (result == SendResult::closed) gate_.throw_rejected(result, worker_name());
+      gate_.senders_waiting.fetch_add(1, std::memory_order_acq_rel);
+      SendersWaiting leave{gate_};
+      co_await gate_.room_ready.wait(ticket);
+    }
+  }
+
+  /// Messages accepted and not yet handed to the consumer. Thread-safe.
+  std::size_t queue_size() const { return gate_.pending(); }
+  /// Messages handed to the consumer so far.
+  std::uint64_t processed_count() const { return gate_.processed(); }
+  /// Messages accepted but never handed over (forced stop, discard).
+  std::uint64_t dropped_count() const { return gate_.dropped(); }
+
+  /// The next message, or nullopt after `timeout`, or nullopt at once when
+  /// the consumer should return: stopping with the queue drained (which
+  /// closes it) or discarded. Call only from the worker's own coroutine.
+  [[nodiscard]] Task<std::optional<T>> get_message(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) {
+    const auto deadline = detail::deadline_after(timeout);
+    for (;;) {
+      const auto ticket = gate_.message_ready.ticket();
+      std::optional<T> message;
+      if (take_or_wait(&message)) {
+        if (message) gate_.handed_over(1);
+        co_return message;
+      }
+      if (!co_await gate_.message_ready.wait(ticket, deadline)) {
+        std::lock_guard lock(gate_.mutex);
+        gate_.consumer_woke();
+        co_return std::nullopt;
+      }
+    }
+  }
+
+  /// Worker status plus "queue_size", "processed", "dropped", "capacity".
+  Task<nlohmann::json> status() override {
+    auto out = co_await Worker::status();
+    out.update(gate_.status());
+    co_return out;
+  }
+
+  /// Asks the consumer to stop and wakes it; discards the queue if so configured.
+  void gracefully_stop() override {
+    Worker::gracefully_stop();
+    if (!is_stopping()) return;
+    if (!gate_.options().drain_on_stop) close_and_drop("discarded on graceful stop (drain_on_stop is off)", false);
+    gate_.message_ready.notify_all();
+  }
+
+ protected:
+  /// Takes everything queued into `batch` (appending), waiting for at least
+  /// one message. Returns false when the consumer should return (drained or
+  /// closed). Messages in `batch` count as pending until handed_over().
+  [[nodiscard]] Task<bool> next_batch(std::deque<T>& batch) {
+    for (;;) {
+      const auto ticket = gate_.message_ready.ticket();
+      {
+        std::lock_guard lock(gate_.mutex);
+        if (!queue_.empty()) {
+          if (batch.empty()) {
+            batch.swap(queue_);
+          } else {
+            for (auto& m : queue_) batch.push_back(std::move(m));
+            queue_.clear();
+          }
+          co_return true;
+        }
+        if (finish_if_drained()) co_return false;
+        gate_.consumer_waits();
+      }
+      co_await gate_.message_ready.wait(ticket);
+    }
+  }
+
+  /// Counts `count` messages taken with next_batch() as handed to the consumer.
+  void handed_over(std::size_t count = 1) noexcept { gate_.handed_over(count); }
+
+  void on_worker_stopped() noexcept override {
+    close_and_drop("the consumer stopped before handing them over", true);
+    Worker::on_worker_stopped();
+  }
+
+  /// Messages taken by next_batch() but not handed over yet, for the drop count.
+  virtual std::size_t in_flight() const noexcept { return 0; }
+
+  /// False once stopping with drain_on_stop off: stop handing over a batch.
+  bool keeps_consuming() const noexcept { return gate_.options().drain_on_stop || is_running(); }
+
+ private:
+  struct SendersWaiting {
+    detail::QueueGate& gate;
+    ~SendersWaiting() { gate.senders_waiting.fetch_sub(1, std::memory_order_acq_rel); }
+  };
+
+  SendResult offer(T& message) {
+    bool wake = false;
+    {
+      std::lock_guard lock(gate_.mutex);
+      const auto result = gate_.admission();
+      if (result != SendResult::accepted) return result;
+      queue_.push_back(std::move(message));
+      wake = gate_.admit();
+    }
+    if (wake) gate_.message_ready.notify_all();
+    return SendResult::accepted;
+  }
+
+  // Under no lock. Returns true with a message, or true with none when the
+  // consumer should return; false when it must wait (marked waiting).
+  bool take_or_wait(std::optional<T>* message) {
+    std::lock_guard lock(gate_.mutex);
+    if (!queue_.empty()) {
+      message->emplace(std::move(queue_.front()));
+      queue_.pop_front();
+      return true;
+    }
+    if (finish_if_drained()) return true;
+    gate_.consumer_waits();
+    return false;
+  }
+
+  // Under the lock, queue empty: closes it if the worker is no longer running,
+  // so no message can slip in after the consumer's last look.
+  bool finish_if_drained() {
+    if (gate_.closed()) return true;
+    if (is_running()) return false;
+    gate_.close();
+    gate_.room_ready.notify_all();
+    return true;
+  }
+
+  // `with_in_flight`: also count what run() took but did not hand over; only
+  // on the worker's executor, where run() lives.
+  void close_and_drop(std::string_view why, bool with_in_flight) noexcept {
+    std::deque<T> left;
+    {
+      std::lock_guard lock(gate_.mutex);
+      gate_.close();
+      left.swap(queue_);
+    }
+    gate_.room_ready.notify_all();
+    try {
+      gate_.drop(left.size() + (with_in_flight ? in_flight() : 0), worker_name(), why);
+    } catch (...) {  // logging must not turn a stop into a terminate
+    }
+  }
+
+  detail::QueueGate gate_;
+  std::deque<T> queue_;  // guarded by gate_.mutex
+};
+
+/// A queue consumer that awaits `on_message(message)` for each message, in
+/// order, one at a time: aio-fluid's QueueConsumerWorker.
+/// An exception from on_message fails the worker (reported like any failure);
+/// the messages still queued are then counted as dropped.
+template <class T>
+class QueueConsumerWorker : public QueueConsumer<T> {
+ public:
+  using Handler = std::function<Task<>(T)>;
+
+  /// @throws FluidError if `on_message` is empty.
+  explicit QueueConsumerWorker(Handler on_message, WorkerOptions options = {}, QueueOptions queue = {})
+      : QueueConsumer<T>(std::move(options), queue), on_message_(std::move(on_message)) {
+    if (!on_message_) throw FluidError("QueueConsumerWorker: the message handler is empty");
+  }
+
+ protected:
+  Task<> run() override {
+    while (co_await this->next_batch(batch_)) {
+      while (!batch_.empty() && this->keeps_consuming()) {
+        T message = std::move(batch_.front());
+        batch_.pop_front();
+        this->handed_over();
+        co_await on_message_(std::move(message));
+      }
+    }
+  }
+
+  std::size_t in_flight() const noexcept override { return batch_.size(); }
+
+ private:
+  Handler on_message_;
+  std::deque<T> batch_;  // taken from the queue, touched only by run()
+};
+
+}  // namespace fluid

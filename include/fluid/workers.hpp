@@ -1,0 +1,88 @@
+#pragma once
+/// @file
+/// Workers: a group of workers that start together and stop together.
+
+#include "fluid/worker.hpp"
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fluid {
+
+/// Options of a Workers group.
+struct WorkersOptions {
+  /// The group's name; "" -> "workers" (or the subclass's name).
+  std::string name;
+  /// Kept for aio-fluid parity only: a child's stop is detected by an event, at once.
+  std::chrono::milliseconds heartbeat{100};
+  /// The group's own grace period (see Workers); nullopt -> env, else 10 s.
+  std::optional<std::chrono::milliseconds> stopping_grace_period;
+};
+
+/// A child that failed: its name (as in status()) and what it threw.
+struct ChildFailure {
+  std::string name;
+  std::exception_ptr error;
+};
+
+/// Runs several workers as one: the first to stop, for any reason, stops all.
+///
+/// A service is rarely one loop. Workers starts its children in order, each
+/// ready before the next; when any child stops (returns, fails or is forced)
+/// the group notices at once and stops every child concurrently, each within
+/// its own grace period. The group finishes only when every child has.
+/// A child's failure is never swallowed: it is logged with the child's name,
+/// kept in status(), and becomes the group's failure, which
+/// wait_for_shutdown() rethrows (the first child's exception, as thrown). A
+/// child that had to be forced makes the group's stop reason `forced` (code 1)
+/// without anything being thrown. If the group itself is forced (its own
+/// grace period expired), it force-cancels its children.
+/// A group is itself a Worker, so groups nest.
+class Workers : public Worker {
+ public:
+  /// A group of `workers` (null entries are an error, duplicates ignored).
+  /// @throws FluidError if a worker is null.
+  explicit Workers(std::vector<std::shared_ptr<Worker>> workers = {}, WorkersOptions options = {});
+  ~Workers() override;
+
+  /// Adds a child; while the group runs it is started at once. Adding the same
+  /// worker twice is ignored. Call on the group's executor.
+  /// @throws FluidError if `worker` is null, already started, or the group is
+  ///         stopping or stopped.
+  void add_workers(std::shared_ptr<Worker> worker);
+
+  /// The number of children.
+  std::size_t num_workers() const override;
+  /// The children, in the order they were added.
+  std::vector<Worker*> workers() override;
+  /// {"<child name>": <child status>, ...}; a repeated name gets a suffix
+  /// ("name_2") so every child stays visible.
+  Task<nlohmann::json> status() override;
+  /// Every child failure seen so far, in the order they happened.
+  std::vector<ChildFailure> failures() const;
+
+ protected:
+  /// Starts the children in order; a child failing to start fails the group's
+  /// startup (the children already started are stopped).
+  Task<> on_startup() final;
+  /// Waits until the group is asked to stop or any child stops; starts
+  /// children added meanwhile.
+  Task<> run() final;
+  /// Stops every child concurrently and waits for all; rethrows the first failure.
+  Task<> on_shutdown() final;
+
+ private:
+  struct State;
+  Task<> start_child(std::shared_ptr<Worker> child);
+  Task<> start_pending();
+  void stop_children(bool force);
+  static Task<> shutdown_child(std::shared_ptr<Worker> child);
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace fluid

@@ -1,0 +1,54 @@
+#include "fluid/detail/queue_gate.hpp"
+
+#include "fluid/errors.hpp"
+#include "fluid/log.hpp"
+
+#include <string>
+
+namespace fluid::detail {
+
+SendResult QueueGate::admission() const noexcept {
+  if (closed_) return SendResult::closed;
+  if (options_.capacity != 0 && pending() >= options_.capacity) return SendResult::full;
+  return SendResult::accepted;
+}
+
+bool QueueGate::admit() noexcept {
+  pending_.fetch_add(1, std::memory_order_relaxed);
+  const bool wake = consumer_waiting_;
+  consumer_waiting_ = false;
+  return wake;
+}
+
+bool QueueGate::close() noexcept {
+  const bool first = !closed_;
+  closed_ = true;
+  return first;
+}
+
+void QueueGate::handed_over(std::size_t count) noexcept {
+  pending_.fetch_sub(count, std::memory_order_relaxed);
+  processed_.fetch_add(count, std::memory_order_relaxed);
+  if (senders_waiting.load(std::memory_order_acquire) != 0) room_ready.notify_all();
+}
+
+void QueueGate::drop(std::size_t count, std::string_view worker, std::string_view why) {
+  if (count == 0) return;
+  pending_.fetch_sub(count, std::memory_order_relaxed);
+  dropped_.fetch_add(count, std::memory_order_relaxed);
+  logger()->warn("{} dropped {} queued message(s): {}", worker, count, why);
+}
+
+nlohmann::json QueueGate::status() const {
+  return {{"queue_size", pending()}, {"processed", processed()}, {"dropped", dropped()}, {"capacity", options_.capacity}};
+}
+
+void QueueGate::throw_rejected(SendResult result, std::string_view worker) const {
+  if (result == SendResult::full) {
+    throw QueueFullError("worker " + std::string(worker) + ": queue is full (capacity " +
+                         std::to_string(options_.capacity) + "); use try_send() or async_send() to wait for room");
+  }
+  throw QueueClosedError("worker " + std::string(worker) + ": queue is closed, the consumer has stopped accepting messages");
+}
+
+}  // namespace fluid::detail

@@ -1,0 +1,307 @@
+// QueueConsumer and QueueConsumerWorker: aio-fluid's test_consumer, then
+// fluid's guarantees: any-thread send, event-driven idle, drain, nothing lost
+// unnoticed, backpressure.
+
+#include "support/workers.hpp"
+
+#include <fluid/queue_consumer.hpp>
+#include <fluid/workers.hpp>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <numeric>
+#include <thread>
+
+using namespace fluid;
+using namespace fluid::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+/// A consumer with its own run(): polls get_message with a short timeout and
+/// records what it saw, so get_message itself is under test.
+class Collector : public QueueConsumer<int> {
+ public:
+  using QueueConsumer<int>::QueueConsumer;
+  std::vector<int> seen;
+  int timeouts = 0;
+
+ protected:
+  Task<> run() override {
+    while (is_running()) {
+      if (auto m = co_await get_message(20ms)) {
+        seen.push_back(*m);
+      } else {
+        ++timeouts;
+      }
+    }
+    // Drain: get_message returns what is left, then nullopt once closed.
+    while (auto m = co_await get_message()) seen.push_back(*m);
+  }
+};
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(QueueConsumer, MessageSentBeforeStartupIsConsumedInsideAGroup) {
+  fluid::run([]() -> Task<> {
+    std::optional<std::string> received;
+    auto consumer = std::make_shared<QueueConsumerWorker<std::string>>([&](std::string m) -> Task<> {
+      received = m;
+      co_return;
+    });
+    EXPECT_EQ(consumer->queue_size(), 0u);
+    consumer->send("test");
+    EXPECT_EQ(consumer->queue_size(), 1u);
+    Workers runner({consumer});
+    co_await runner.startup();
+    EXPECT_FALSE(consumer->is_stopping());
+    while (!received) co_await sleep(1ms);
+    EXPECT_EQ(*received, "test");
+    EXPECT_EQ(consumer->queue_size(), 0u);
+    co_await runner.shutdown();
+    EXPECT_TRUE(runner.is_stopped());
+  }());
+}
+
+TEST(QueueConsumer, MessagesAreHandledInTheOrderSent) {
+  fluid::run([]() -> Task<> {
+    std::vector<int> order;
+    QueueConsumerWorker<int> consumer([&](int m) -> Task<> {
+      order.push_back(m);
+      co_return;
+    });
+    for (int i = 0; i < 5; ++i) consumer.send(i);
+    co_await consumer.startup();
+    for (int i = 5; i < 10; ++i) consumer.send(i);
+    co_await consumer.shutdown();
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  }());
+}
+
+TEST(QueueConsumer, FourProducerThreadsLoseNothing) {
+  fluid::run([]() -> Task<> {
+    long long sum = 0;
+    long count = 0;
+    QueueConsumerWorker<int> consumer([&](int m) -> Task<> {
+      sum += m;
+      ++count;
+      co_return;
+    });
+    co_await consumer.startup();
+    {
+      std::vector<std::jthread> producers;
+      for (int p = 0; p < 4; ++p) {
+        producers.emplace_back([&consumer] {
+          for (int i = 1; i <= 25'000; ++i) consumer.send(i);
+        });
+      }
+    }
+    co_await consumer.shutdown();  // drains
+    EXPECT_EQ(count, 100'000);
+    EXPECT_EQ(sum, 4LL * 25'000 * 25'001 / 2);
+    EXPECT_EQ(consumer.processed_count(), 100'000u);
+    EXPECT_EQ(consumer.dropped_count(), 0u);
+  }());
+}
+
+TEST(QueueConsumer, IdleConsumerStopsPromptlyOnShutdown) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int) -> Task<> { co_return; });
+    co_await consumer.startup();
+    co_await sleep(5ms);
+    const auto start = Clock::now();
+    co_await consumer.shutdown();
+    EXPECT_LT(Clock::now() - start, 100ms);  // aio-fluid: up to 500 ms; the benchmark holds the real figure
+    EXPECT_EQ(consumer.worker_state(), WorkerState::stopped);
+  }());
+}
+
+TEST(QueueConsumer, GracefulStopDrainsWhatWasQueued) {
+  fluid::run([]() -> Task<> {
+    int handled = 0;
+    QueueConsumerWorker<int> consumer([&](int) -> Task<> {
+      co_await sleep(0ms);
+      ++handled;
+    });
+    for (int i = 0; i < 100; ++i) consumer.send(i);
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_EQ(handled, 100);
+    EXPECT_EQ(consumer.dropped_count(), 0u);
+    EXPECT_EQ(consumer.worker_state(), WorkerState::stopped);
+  }());
+}
+
+TEST(QueueConsumer, SendWhileStoppingIsAcceptedUntilTheDrainClosesTheQueue) {
+  fluid::run([]() -> Task<> {
+    std::vector<int> handled;
+    QueueConsumerWorker<int> consumer({[&](int m) -> Task<> {
+                                        handled.push_back(m);
+                                        co_return;
+                                      }},
+                                      {.name = "mailbox"});
+    consumer.send(1);
+    co_await consumer.startup();
+    consumer.gracefully_stop();
+    consumer.send(2);  // still draining: accepted
+    co_await consumer.wait_for_shutdown();
+    EXPECT_EQ(handled, (std::vector<int>{1, 2}));
+    try {
+      consumer.send(3);
+      ADD_FAILURE() << "send to a stopped consumer did not throw";
+    } catch (const QueueClosedError& e) {
+      EXPECT_TRUE(contains(e.what(), "mailbox")) << e.what();
+    }
+    EXPECT_FALSE(consumer.try_send(4));
+  }());
+}
+
+TEST(QueueConsumer, DiscardOnStopCountsAndDropsWhatWasQueued) {
+  fluid::run([]() -> Task<> {
+    int handled = 0;
+    QueueConsumerWorker<int> consumer(
+        [&](int) -> Task<> {
+          ++handled;
+          co_return;
+        },
+        {}, {.drain_on_stop = false});
+    co_await consumer.startup();
+    consumer.gracefully_stop();
+    EXPECT_FALSE(consumer.try_send(1));
+    co_await consumer.wait_for_shutdown();
+    EXPECT_EQ(handled, 0);
+  }());
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int) -> Task<> { co_return; }, {}, {.drain_on_stop = false});
+    for (int i = 0; i < 7; ++i) consumer.send(i);
+    consumer.gracefully_stop();  // before startup: nothing to stop, nothing dropped
+    EXPECT_EQ(consumer.queue_size(), 7u);
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_EQ(consumer.processed_count() + consumer.dropped_count(), 7u);
+    auto status = co_await consumer.status();
+    EXPECT_EQ(status["dropped"], consumer.dropped_count());
+  }());
+}
+
+TEST(QueueConsumer, ForcedStopCountsEveryUnhandledMessageAsDropped) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int) -> Task<> { co_await sleep(1h); }, {.stopping_grace_period = 30ms});
+    for (int i = 0; i < 10; ++i) consumer.send(i);
+    co_await consumer.startup();
+    co_await sleep(5ms);  // the first message is now stuck in the handler
+    consumer.send(10);
+    co_await consumer.shutdown();
+    EXPECT_EQ(consumer.worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(consumer.processed_count(), 1u);
+    EXPECT_EQ(consumer.dropped_count(), 10u);
+    EXPECT_EQ(consumer.queue_size(), 0u);
+    auto status = co_await consumer.status();
+    EXPECT_EQ(status["dropped"], 10);
+    EXPECT_EQ(status["processed"], 1);
+  }());
+}
+
+TEST(QueueConsumer, HandlerFailureFailsTheWorkerAndCountsTheRestAsDropped) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int m) -> Task<> {
+      if (m == 2) throw std::runtime_error("bad message 2");
+      co_return;
+    });
+    for (int i = 0; i < 5; ++i) consumer.send(i);
+    co_await consumer.startup();
+    EXPECT_THROW(co_await consumer.wait_for_shutdown(), std::runtime_error);
+    EXPECT_EQ(consumer.processed_count(), 3u);
+    EXPECT_EQ(consumer.dropped_count(), 2u);
+  }());
+}
+
+TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
+  fluid::run([]() -> Task<> {
+    std::vector<int> handled;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          handled.push_back(m);
+          co_return;
+        },
+        {.name = "bounded"}, {.capacity = 2});
+    EXPECT_TRUE(consumer.try_send(1));
+    EXPECT_TRUE(consumer.try_send(2));
+    EXPECT_FALSE(consumer.try_send(3));
+    try {
+      consumer.send(3);
+      ADD_FAILURE() << "send to a full queue did not throw";
+    } catch (const QueueFullError& e) {
+      EXPECT_TRUE(contains(e.what(), "bounded")) << e.what();
+    }
+    bool sent = false;
+    auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(
+        executor,
+        [&]() -> Task<> {
+          co_await consumer.async_send(3);
+          sent = true;
+        },
+        boost::asio::detached);
+    co_await sleep(5ms);
+    EXPECT_FALSE(sent);  // no room until the consumer runs
+    co_await consumer.startup();
+    while (!sent) co_await sleep(1ms);
+    co_await consumer.shutdown();
+    EXPECT_EQ(handled, (std::vector<int>{1, 2, 3}));
+  }());
+}
+
+TEST(QueueConsumer, AsyncSendToAStoppedConsumerThrows) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int) -> Task<> { co_return; });
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_THROW(co_await consumer.async_send(1), QueueClosedError);
+  }());
+}
+
+TEST(QueueConsumer, GetMessageTimesOutAndThenDrainsOnStop) {
+  fluid::run([]() -> Task<> {
+    Collector collector;
+    co_await collector.startup();
+    co_await sleep(50ms);
+    EXPECT_GE(collector.timeouts, 1);
+    collector.send(1);
+    collector.send(2);
+    co_await collector.shutdown();
+    EXPECT_EQ(collector.seen, (std::vector<int>{1, 2}));
+  }());
+}
+
+TEST(QueueConsumer, StatusReportsQueueFigures) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer([](int) -> Task<> { co_return; });
+    consumer.send(1);
+    auto before = co_await consumer.status();
+    EXPECT_EQ(before["queue_size"], 1);
+    EXPECT_EQ(before["processed"], 0);
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    auto after = co_await consumer.status();
+    EXPECT_EQ(after["queue_size"], 0);
+    EXPECT_EQ(after["processed"], 1);
+    EXPECT_EQ(after["dropped"], 0);
+    EXPECT_EQ(after["state"], "stopped");
+  }());
+}
+
+TEST(QueueConsumer, EmptyHandlerIsRejectedAtConstruction) {
+  EXPECT_THROW(QueueConsumerWorker<int>(nullptr), FluidError);
+}
+
+TEST(QueueConsumer, DefaultNameComesFromTheClassWithoutTemplateArguments) {
+  QueueConsumerWorker<long> consumer([](long) -> Task<> { co_return; });
+  EXPECT_EQ(consumer.worker_name(), "queue_consumer_worker");
+}
