@@ -1,0 +1,106 @@
+// Configuration from options and the environment: strict parsing, clear
+// errors, and the option > FLUID_STOPPING_GRACE_PERIOD > 10 s precedence.
+
+#include "support/workers.hpp"
+
+#include <fluid/config.hpp>
+#include <fluid/errors.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace std::chrono_literals;
+using fluid::FluidError;
+using fluid::test::ScopedEnv;
+
+namespace {
+
+constexpr const char* grace_variable = "FLUID_STOPPING_GRACE_PERIOD";
+
+// The message of the FluidError that `f` throws; fails the test if it throws none.
+template <class F>
+std::string fluid_error_message(F f) {
+  try {
+    f();
+  } catch (const FluidError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a FluidError";
+  return {};
+}
+
+}  // namespace
+
+TEST(ParseSeconds, AcceptsADecimalFraction) { EXPECT_EQ(fluid::parse_seconds("0.2", "X"), 200ms); }
+
+TEST(ParseSeconds, AcceptsAWholeNumber) { EXPECT_EQ(fluid::parse_seconds("10", "X"), 10s); }
+
+TEST(ParseSeconds, AcceptsZero) { EXPECT_EQ(fluid::parse_seconds("0", "X"), 0ms); }
+
+TEST(ParseSeconds, RoundsToTheNearestMillisecond) {
+  EXPECT_EQ(fluid::parse_seconds("1.2346", "X"), 1235ms);
+}
+
+TEST(ParseSeconds, RejectsMalformedValuesWithAFluidErrorQuotingTheInput) {
+  for (const std::string bad : {"", "abc", "1.5s", "-1", "nan", "inf", "1e999", " 1", "0x10", "1e3", "2000000000"}) {
+    SCOPED_TRACE("input: \"" + bad + "\"");
+    const auto message = fluid_error_message([&] { (void)fluid::parse_seconds(bad, "MY_SETTING"); });
+    EXPECT_NE(message.find("\"" + bad + "\""), std::string::npos) << message;
+    EXPECT_NE(message.find("MY_SETTING"), std::string::npos) << message;
+  }
+}
+
+TEST(Env, ReturnsTheValueOfASetVariable) {
+  ScopedEnv set("FLUID_CONFIG_TEST_VARIABLE", "some value");
+  EXPECT_EQ(fluid::env("FLUID_CONFIG_TEST_VARIABLE"), "some value");
+}
+
+TEST(Env, ReturnsAnEmptyStringForAVariableSetToNothing) {
+  ScopedEnv set("FLUID_CONFIG_TEST_VARIABLE", "");
+  EXPECT_EQ(fluid::env("FLUID_CONFIG_TEST_VARIABLE"), "");
+}
+
+TEST(Env, ReturnsNulloptForAnUnsetVariable) {
+  ScopedEnv unset("FLUID_CONFIG_TEST_VARIABLE", nullptr);
+  EXPECT_EQ(fluid::env("FLUID_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+TEST(ResolveStoppingGracePeriod, PrefersTheOptionOverTheEnvironment) {
+  ScopedEnv set(grace_variable, "3");
+  EXPECT_EQ(fluid::resolve_stopping_grace_period(250ms, "w"), 250ms);
+}
+
+TEST(ResolveStoppingGracePeriod, AcceptsAZeroOption) {
+  ScopedEnv unset(grace_variable, nullptr);
+  EXPECT_EQ(fluid::resolve_stopping_grace_period(0ms, "w"), 0ms);
+}
+
+TEST(ResolveStoppingGracePeriod, ReadsTheEnvironmentWhenThereIsNoOption) {
+  ScopedEnv set(grace_variable, "0.2");
+  EXPECT_EQ(fluid::resolve_stopping_grace_period(std::nullopt, "w"), 200ms);
+}
+
+TEST(ResolveStoppingGracePeriod, DefaultsToTenSeconds) {
+  ScopedEnv unset(grace_variable, nullptr);
+  EXPECT_EQ(fluid::resolve_stopping_grace_period(std::nullopt, "w"), 10s);
+  EXPECT_EQ(fluid::default_stopping_grace_period, 10s);
+}
+
+TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerAndTheVariableForAMalformedEnvironment) {
+  for (const char* bad : {"", "fast", "-1", "nan", "inf"}) {
+    SCOPED_TRACE(std::string("FLUID_STOPPING_GRACE_PERIOD=") + bad);
+    ScopedEnv set(grace_variable, bad);
+    const auto message = fluid_error_message([] { (void)fluid::resolve_stopping_grace_period(std::nullopt, "my_worker"); });
+    EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
+    EXPECT_NE(message.find(grace_variable), std::string::npos) << message;
+    EXPECT_NE(message.find(std::string("\"") + bad + "\""), std::string::npos) << message;
+  }
+}
+
+TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerForANegativeOption) {
+  ScopedEnv unset(grace_variable, nullptr);
+  const auto message = fluid_error_message([] { (void)fluid::resolve_stopping_grace_period(-1ms, "my_worker"); });
+  EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
+  EXPECT_NE(message.find("negative"), std::string::npos) << message;
+}
