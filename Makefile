@@ -1,0 +1,72 @@
+# Entry points for developers and CI. Everything goes through CMakePresets.json;
+# build trees live in build/<preset>.
+#
+#   make deps    install the Debian packages the build needs (scripts/install-deps)
+#   make build   configure + build the dev (Debug) tree: library, tests, examples
+#   make test    build + run the whole test suite in the dev tree
+#   make demo    build + run the demo ($(DEMO)); DURATION=... is passed through
+#   make bench   release build with benchmarks; runs bench/run, or every bench binary
+#   make asan    build + test under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan    build + test under ThreadSanitizer
+#   make clean   remove build/
+
+JOBS ?= 2
+MAKEFLAGS += --no-print-directory
+CMAKE ?= cmake
+CTEST ?= ctest
+
+# The demo: an executable name and the CMake target that builds it. Examples
+# are built as target example_<name>, output <build>/examples/<name>.
+DEMO ?= 01_simple_worker
+DEMO_PRESET ?= dev
+DEMO_TARGET ?= $(if $(wildcard examples/$(DEMO).cpp),example_$(DEMO),$(DEMO))
+DEMO_BIN ?= $(CURDIR)/build/$(DEMO_PRESET)/$(if $(wildcard examples/$(DEMO).cpp),examples,bin)/$(DEMO)
+DEMO_ARGS ?=
+
+ifdef DURATION
+export DURATION
+endif
+
+.PHONY: all deps configure build test demo bench asan tsan clean
+
+all: build
+
+deps:
+	bash scripts/install-deps
+
+# configure-<preset>, build-<preset>, test-<preset> for any preset.
+configure-%: deps
+	$(CMAKE) --preset $*
+
+build-%: configure-%
+	$(CMAKE) --build --preset $* --parallel $(JOBS)
+
+test-%: build-%
+	$(CTEST) --preset $* -j $(JOBS)
+
+configure: configure-dev
+build: build-dev
+test: test-dev
+asan: test-asan
+tsan: test-tsan
+
+demo: configure-$(DEMO_PRESET)
+	$(CMAKE) --build --preset $(DEMO_PRESET) --parallel $(JOBS) --target $(DEMO_TARGET)
+	$(DEMO_BIN) $(DEMO_ARGS)
+
+bench: build-release
+	@if [ -x bench/run ]; then \
+	  echo "bench: running bench/run build/release"; \
+	  FLUID_BUILD_DIR=build/release ./bench/run build/release; \
+	else \
+	  found=0; \
+	  for exe in build/release/bench/*; do \
+	    if [ -f "$$exe" ] && [ -x "$$exe" ]; then \
+	      found=1; echo "== $$exe"; "$$exe" || exit $$?; \
+	    fi; \
+	  done; \
+	  if [ $$found -eq 0 ]; then echo "bench: no benchmarks yet (bench/*.cpp)"; fi; \
+	fi
+
+clean:
+	rm -rf build
