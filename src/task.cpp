@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <exception>
@@ -16,11 +17,39 @@ namespace fluid {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// Its presence in a context is the mark that several threads run it.
+struct WorkerStrands : asio::execution_context::service {
+  using key_type = WorkerStrands;
+  static inline asio::execution_context::id id;
+  explicit WorkerStrands(asio::execution_context& context) : service(context) {}
+  void shutdown() override {}
+};
+
+}  // namespace
+
+void use_worker_strands(asio::execution_context& context) {
+  if (!asio::has_service<WorkerStrands>(context)) asio::make_service<WorkerStrands>(context);
+}
+
 namespace detail {
+
+asio::any_io_executor worker_executor(const asio::any_io_executor& caller) {
+  auto& context = asio::query(caller, asio::execution::context_as<asio::execution_context&>);
+  if (!asio::has_service<WorkerStrands>(context)) return caller;
+  // A strand of the caller's strand would still be serialized with it: take
+  // the strand's own executor so the new worker really runs in parallel.
+  if (const auto* strand = caller.target<asio::strand<asio::any_io_executor>>()) {
+    return asio::make_strand(strand->get_inner_executor());
+  }
+  return asio::make_strand(caller);
+}
 
 void run_to_completion(Task<> main, RunOptions options) {
   if (options.threads == 0) throw FluidError("fluid::run: threads must be at least 1, got 0");
   asio::io_context loop(static_cast<int>(options.threads));
+  if (options.threads > 1) use_worker_strands(loop);
   std::exception_ptr error;
   bool finished = false;
   asio::co_spawn(loop, std::move(main), [&](std::exception_ptr e) {

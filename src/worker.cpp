@@ -129,7 +129,7 @@ Task<> Worker::startup() {
                            std::string(to_string(core->state.load())) + ")");
   }
   const auto grace = resolve_stopping_grace_period(options_.stopping_grace_period, name);
-  const auto executor = co_await asio::this_coro::executor;
+  const auto executor = detail::worker_executor(co_await asio::this_coro::executor);
   {
     std::lock_guard lock(core->mutex);
     core->name = name;
@@ -188,10 +188,11 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
   try {
     co_await on_shutdown();
   } catch (...) {
-    if (failure) {
-      logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, describe(std::current_exception()));
-    } else {
-      failure = std::current_exception();
+    const auto error = std::current_exception();
+    if (!failure) {
+      failure = error;
+    } else if (error != failure) {  // a group rethrows the failure that stopped it: not news
+      logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, describe(error));
     }
   }
 }

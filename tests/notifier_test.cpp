@@ -121,8 +121,10 @@ TEST(Notifier, WaitUntilSeesEveryChangeMadeByAnotherThread) {
     });
     int seen = 0;
     while (seen < changes) {
-      const int now = counter.load();
-      if (!co_await notifier.wait_until([&] { return counter.load() > now; }, deadline_after(generous))) {
+      // Wait for a change past what was last seen (not past a fresh read,
+      // which could already be the final value).
+      const int before = seen;
+      if (!co_await notifier.wait_until([&] { return counter.load() > before; }, deadline_after(generous))) {
         co_return false;
       }
       seen = counter.load();

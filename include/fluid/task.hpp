@@ -2,7 +2,9 @@
 /// @file
 /// The coroutine type, the event loop entry point and the basic sleep.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
@@ -23,7 +25,18 @@ struct RunOptions {
   std::size_t threads = 1;
 };
 
+/// Declares that `context` is run by several threads, so each worker started
+/// on it gets a strand of its own (its coroutine stays serialized while
+/// independent workers run in parallel). fluid::run and fluid::serve do this
+/// themselves when given more than one thread; call it only for an io_context
+/// you run on several threads yourself, before starting workers on it.
+void use_worker_strands(boost::asio::execution_context& context);
+
 namespace detail {
+/// The executor a worker started from `caller` runs on: a new strand when
+/// use_worker_strands() was called for its context, else `caller` itself.
+boost::asio::any_io_executor worker_executor(const boost::asio::any_io_executor& caller);
+
 /// Runs `main` on a fresh io_context until it completes, then stops the loop
 /// (what is still pending is abandoned, like asyncio.run). Rethrows main's error.
 void run_to_completion(Task<> main, RunOptions options);

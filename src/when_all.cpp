@@ -1,0 +1,171 @@
+#include "fluid/detail/when_all.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace fluid::detail {
+
+namespace {
+
+namespace asio = boost::asio;
+using Executor = asio::any_io_executor;
+
+// A task is started inline by giving it an Asio "awaitable thread" of its own
+// and launching it on the spot: that is what co_spawn does too, minus the
+// post co_spawn adds before reporting a task that never suspended. The class
+// is internal to Asio; this check turns an API change into a clear error.
+using EntryPoint = asio::awaitable<asio::detail::awaitable_thread_entry_point, Executor>;
+using AwaitableThread = asio::detail::awaitable_thread<Executor>;
+static_assert(std::is_constructible_v<AwaitableThread, EntryPoint, const Executor&, asio::cancellation_slot,
+                                      asio::cancellation_state>,
+              "fluid::detail::when_all relies on Boost.Asio's awaitable_thread as in Boost 1.81");
+
+/// A caller parked in when_all, resumed with the first error (or null).
+class Waiter {
+ public:
+  virtual ~Waiter() = default;
+  virtual void resume(std::exception_ptr error) = 0;
+};
+
+template <class Handler>
+class WaiterFor final : public Waiter {
+ public:
+  explicit WaiterFor(Handler handler) : handler_(std::move(handler)) {}
+  void resume(std::exception_ptr error) override { std::move(handler_)(std::move(error)); }
+
+ private:
+  Handler handler_;
+};
+
+/// What one when_all's tasks and caller share: how many have not finished
+/// (the tasks, plus one share held by the caller until it parks), the first
+/// error, one cancellation signal per task, and the parked caller.
+class Join {
+ public:
+  Join(std::size_t tasks, Executor executor)
+      : pending_(tasks + 1), signals_(new asio::cancellation_signal[tasks]), tasks_(tasks),
+        executor_(std::move(executor)) {}
+
+  /// The slot task `index` is cancelled through.
+  asio::cancellation_slot slot(std::size_t index) { return signals_[index].slot(); }
+
+  /// True when every task finished before the caller parked.
+  bool all_finished() const noexcept { return pending_.load(std::memory_order_acquire) == 1; }
+
+  /// The first error recorded; read only once all have finished.
+  std::exception_ptr first_error() const noexcept { return first_error_; }
+
+  /// Records one finished task (or the parked caller's share); the last one
+  /// resumes the caller, through a post so it never runs on a finishing task's stack.
+  void finish(std::exception_ptr error) noexcept {
+    if (error && !failed_.exchange(true, std::memory_order_acq_rel)) first_error_ = std::move(error);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    asio::post(executor_, [waiter = std::move(waiter_), error = first_error_]() mutable {
+      waiter->resume(std::move(error));
+    });
+  }
+
+  /// Parks the caller and gives up its share.
+  void park(std::unique_ptr<Waiter> waiter) noexcept {
+    waiter_ = std::move(waiter);
+    finish(nullptr);
+  }
+
+  /// Forwards a cancellation of the caller to every task.
+  void cancel(asio::cancellation_type type) {
+    if (type == asio::cancellation_type::none) return;
+    for (std::size_t i = 0; i < tasks_; ++i) signals_[i].emit(type);
+  }
+
+ private:
+  std::atomic<std::size_t> pending_;
+  std::atomic<bool> failed_{false};
+  std::exception_ptr first_error_;
+  std::unique_ptr<asio::cancellation_signal[]> signals_;
+  std::size_t tasks_;
+  Executor executor_;
+  std::unique_ptr<Waiter> waiter_;
+};
+
+/// The body of one task's awaitable thread: runs the task, reports how it ended.
+EntryPoint run_task(Task<> task, std::shared_ptr<Join> join) {
+  std::exception_ptr error;
+  try {
+    co_await std::move(task);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  join->finish(std::move(error));
+}
+
+/// Runs task `index` inline until it first suspends or finishes.
+void start(Task<> task, const std::shared_ptr<Join>& join, std::size_t index, const Executor& executor) noexcept {
+  try {
+    const auto slot = join->slot(index);
+    AwaitableThread(run_task(std::move(task), join), executor, slot, asio::cancellation_state(slot)).launch();
+  } catch (...) {  // the task could not start (out of memory): it counts as failed
+    join->finish(std::current_exception());
+  }
+}
+
+/// The initiation that parks the caller until the join completes, and
+/// forwards the caller's cancellation to the tasks meanwhile.
+struct Park {
+  template <class Handler>
+  void operator()(Handler handler, std::shared_ptr<Join> join) const {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) {
+      slot.assign([weak = std::weak_ptr<Join>(join)](asio::cancellation_type type) {
+        if (auto alive = weak.lock()) alive->cancel(type);
+      });
+    }
+    join->park(std::make_unique<WaiterFor<Handler>>(std::move(handler)));
+  }
+};
+
+/// Waits for the tasks still running. The caller holds no reference to the
+/// join while parked (the join owns the parked caller), so nothing leaks if
+/// the loop is abandoned mid-wait.
+Task<std::exception_ptr> wait_for(std::shared_ptr<Join> join) {
+  auto [error] = co_await asio::async_initiate<const asio::as_tuple_t<asio::use_awaitable_t<>>&,
+                                               void(std::exception_ptr)>(Park{}, asio::as_tuple(asio::use_awaitable),
+                                                                         std::move(join));
+  co_return error;
+}
+
+}  // namespace
+
+Task<> when_all(std::vector<Task<>> tasks) {
+  if (tasks.empty()) co_return;
+  const Executor executor = co_await asio::this_coro::executor;
+  auto join = std::allocate_shared<Join>(asio::recycling_allocator<Join>(), tasks.size(), executor);
+  for (std::size_t i = 0; i < tasks.size(); ++i) start(std::move(tasks[i]), join, i, executor);
+  if (join->all_finished()) {
+    if (auto error = join->first_error()) std::rethrow_exception(error);
+    co_return;
+  }
+  // The tasks may use the caller's data, so the caller waits for them even
+  // when it is cancelled: no co_await may throw before they have finished.
+  const bool throws = co_await asio::this_coro::throw_if_cancelled();
+  co_await asio::this_coro::throw_if_cancelled(false);
+  join->cancel((co_await asio::this_coro::cancellation_state).cancelled());
+  const auto error = co_await wait_for(std::move(join));
+  co_await asio::this_coro::throw_if_cancelled(throws);
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace fluid::detail
