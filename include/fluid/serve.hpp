@@ -1,0 +1,60 @@
+#pragma once
+/// @file
+/// serve(): run a worker tree as a service process, stopping on SIGINT/SIGTERM.
+
+#include "fluid/worker.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fluid {
+
+/// How serve() runs the root worker. Every field left unset may come from the
+/// environment (FLUID_SERVE_THREADS, FLUID_SERVE_STARTUP_TIMEOUT and
+/// FLUID_SERVE_SHUTDOWN_TIMEOUT, the last two in decimal seconds); an explicit
+/// field wins over the environment.
+struct ServeOptions {
+  /// Threads running the event loop (default 1). Each worker's own coroutine
+  /// stays serialized on a strand, so a worker written for one thread is
+  /// correct on several.
+  std::optional<std::size_t> threads;
+  /// How long the root may take to be ready; then it is stopped and serve()
+  /// returns 2. Default: no limit.
+  std::optional<std::chrono::milliseconds> startup_timeout;
+  /// How long after the first signal the root may take to stop before it is
+  /// forced, as if a second signal came. Default: no limit beyond the
+  /// workers' own grace periods.
+  std::optional<std::chrono::milliseconds> shutdown_timeout;
+  /// Stop on SIGINT and SIGTERM (first: graceful, second: forced).
+  bool handle_signals = true;
+};
+
+/// Exit codes of serve(): a process's status after running its root worker.
+enum ExitCode : int {
+  exit_clean = 0,   ///< every worker stopped cleanly
+  exit_forced = 1,  ///< some worker had to be forced
+  exit_failed = 2,  ///< some worker failed, startup failed, or bad configuration
+};
+
+/// One line of the shutdown report: a worker that did not stop cleanly.
+struct WorkerOutcome {
+  std::string path;    ///< "root/child/grandchild"
+  StopReason reason;   ///< forced or failed
+  std::string detail;  ///< the error message, or the grace period that expired
+};
+
+/// The workers of the tree under `root` that were forced or failed, leaves
+/// and groups alike, depth first.
+std::vector<WorkerOutcome> shutdown_report(Worker& root);
+
+/// Runs `root` (a group, usually) on a fresh event loop until it stops, and
+/// returns the process exit code (see ExitCode). The first SIGINT/SIGTERM
+/// starts a graceful shutdown of the root, a second one forces it. At exit it
+/// logs a report naming every worker that was forced or failed, and why.
+/// Never throws: bad configuration is logged and returns exit_failed.
+int serve(Worker& root, ServeOptions options = {});
+
+}  // namespace fluid

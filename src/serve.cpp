@@ -1,0 +1,241 @@
+#include "fluid/serve.hpp"
+
+#include "fluid/config.hpp"
+#include "fluid/errors.hpp"
+#include "fluid/log.hpp"
+#include "worker_core.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <csignal>
+#include <charconv>
+#include <thread>
+
+namespace fluid {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+std::size_t parse_threads(std::string_view text) {
+  std::size_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || stop != end || value == 0) {
+    throw FluidError("FLUID_SERVE_THREADS: \"" + std::string(text) + "\" is not a positive whole number of threads");
+  }
+  return value;
+}
+
+struct Resolved {
+  std::size_t threads = 1;
+  std::optional<std::chrono::milliseconds> startup_timeout;
+  std::optional<std::chrono::milliseconds> shutdown_timeout;
+};
+
+Resolved resolve(const ServeOptions& options) {
+  Resolved out;
+  if (options.threads) {
+    if (*options.threads == 0) throw FluidError("serve: threads must be at least 1, got 0");
+    out.threads = *options.threads;
+  } else if (auto text = env("FLUID_SERVE_THREADS")) {
+    out.threads = parse_threads(*text);
+  }
+  auto duration = [](const std::optional<std::chrono::milliseconds>& option, const char* variable, const char* what) {
+    if (option) {
+      if (option->count() < 0) throw FluidError(std::string("serve: ") + what + " must not be negative");
+      return option;
+    }
+    if (auto text = env(variable)) return std::optional(parse_seconds(*text, variable));
+    return std::optional<std::chrono::milliseconds>{};
+  };
+  out.startup_timeout = duration(options.startup_timeout, "FLUID_SERVE_STARTUP_TIMEOUT", "startup_timeout");
+  out.shutdown_timeout = duration(options.shutdown_timeout, "FLUID_SERVE_SHUTDOWN_TIMEOUT", "shutdown_timeout");
+  return out;
+}
+
+const char* signal_name(int number) {
+  switch (number) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    default: return "signal";
+  }
+}
+
+bool is_leaf(Worker& worker) {
+  auto children = worker.workers();
+  return children.size() == 1 && children.front() == &worker;
+}
+
+void collect(Worker& worker, const std::string& prefix, std::vector<WorkerOutcome>& out) {
+  const std::string path = prefix.empty() ? worker.worker_name() : prefix + "/" + worker.worker_name();
+  const auto reason = worker.stop_reason();
+  const bool own_outcome = worker.worker_state() == WorkerState::force_stopped ||
+                           (reason == StopReason::failed && is_leaf(worker));
+  if (own_outcome && reason == StopReason::failed) {
+    out.push_back({path, StopReason::failed, message_of(worker.failure())});
+  } else if (worker.worker_state() == WorkerState::force_stopped) {
+    out.push_back({path, StopReason::forced,
+                   "did not stop within its grace period of " + std::to_string(worker.stopping_grace_period().count()) +
+                       "ms"});
+  }
+  if (is_leaf(worker)) return;
+  for (auto* child : worker.workers()) collect(*child, path, out);
+}
+
+void log_report(Worker& root) {
+  const auto report = shutdown_report(root);
+  if (report.empty()) {
+    logger()->info("shutdown report: every worker stopped cleanly");
+    return;
+  }
+  logger()->warn("shutdown report: {} worker(s) did not stop cleanly", report.size());
+  for (const auto& line : report) {
+    logger()->warn("  {}: {}: {}", line.path, to_string(line.reason), line.detail);
+  }
+}
+
+int exit_code_of(Worker& root) {
+  const auto reason = root.stop_reason();
+  if (!reason) return exit_failed;
+  return exit_code(*reason);
+}
+
+/// Reacts to SIGINT/SIGTERM: the first asks for a graceful stop, the next force it.
+Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std::chrono::milliseconds> shutdown_timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  for (int received = 0;; ++received) {
+    const int number = co_await signals.async_wait(asio::use_awaitable);
+    if (received == 0) {
+      logger()->info("received {}: stopping {} gracefully (send it again to force)", signal_name(number),
+                     root.worker_name());
+      asio::co_spawn(executor, root.shutdown(), asio::detached);
+      if (shutdown_timeout) {
+        asio::co_spawn(
+            executor,
+            [&root, timeout = *shutdown_timeout]() -> Task<> {
+              asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+              co_await (timer.async_wait(asio::use_awaitable) || root.wait_for_shutdown());
+              if (!root.is_stopped()) {
+                logger()->warn("{} still running {}ms after the stop signal: forcing it", root.worker_name(),
+                               timeout.count());
+                detail::force_stop(WorkerAccess::core(root));
+              }
+            },
+            asio::detached);
+      }
+    } else {
+      logger()->warn("received {} again: forcing {} to stop now", signal_name(number), root.worker_name());
+      detail::force_stop(WorkerAccess::core(root));
+    }
+  }
+}
+
+struct StartupRace {
+  explicit StartupRace(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  bool completed = false;
+  std::exception_ptr error;
+};
+
+Task<> start_root(Worker& root, std::optional<std::chrono::milliseconds> startup_timeout) {
+  if (!startup_timeout) {
+    co_await root.startup();
+    co_return;
+  }
+  const auto executor = co_await asio::this_coro::executor;
+  auto race = std::make_shared<StartupRace>(executor);
+  asio::co_spawn(executor, root.startup(), [race](std::exception_ptr e) {
+    race->completed = true;
+    race->error = e;
+    race->timer.cancel();
+  });
+  race->timer.expires_after(*startup_timeout);
+  co_await race->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  const bool timed_out = !race->completed;
+  if (timed_out) {
+    // Cancel the half-started tree and wait for startup() to unwind, so no
+    // coroutine outlives the loop.
+    if (root.has_started()) detail::force_stop(WorkerAccess::core(root));
+    race->timer.expires_at(asio::steady_timer::time_point::max());
+    co_await race->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (timed_out) {
+    throw FluidError(root.worker_name() + " was not ready within the startup timeout of " +
+                     std::to_string(startup_timeout->count()) + "ms");
+  }
+  if (race->error) std::rethrow_exception(race->error);
+}
+
+Task<int> serve_root(Worker& root, Resolved options, bool handle) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::signal_set signals(executor);
+  if (handle) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    asio::co_spawn(executor, handle_signals(signals, root, options.shutdown_timeout), asio::detached);
+  }
+  std::exception_ptr startup_error;
+  try {
+    co_await start_root(root, options.startup_timeout);
+  } catch (...) {
+    startup_error = std::current_exception();
+  }
+  if (startup_error) {
+    logger()->error("{} failed to start: {}", root.worker_name(), message_of(startup_error));
+    co_await root.shutdown();
+    signals.cancel();
+    log_report(root);
+    co_return exit_failed;
+  }
+  try {
+    co_await root.wait_for_shutdown();
+  } catch (...) {  // reported below through the tree
+  }
+  signals.cancel();
+  log_report(root);
+  co_return exit_code_of(root);
+}
+
+}  // namespace
+
+std::vector<WorkerOutcome> shutdown_report(Worker& root) {
+  std::vector<WorkerOutcome> out;
+  collect(root, "", out);
+  return out;
+}
+
+int serve(Worker& root, ServeOptions options) {
+  Resolved resolved;
+  try {
+    resolved = resolve(options);
+  } catch (const std::exception& e) {
+    logger()->error("{}: bad configuration: {}", root.worker_name(), e.what());
+    return exit_failed;
+  }
+  try {
+    return fluid::run(serve_root(root, resolved, options.handle_signals), RunOptions{resolved.threads});
+  } catch (const std::exception& e) {
+    logger()->error("{}: {}", root.worker_name(), e.what());
+    return exit_failed;
+  }
+}
+
+}  // namespace fluid

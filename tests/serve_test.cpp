@@ -1,0 +1,179 @@
+// serve(): exit codes, signals, startup timeout, configuration, threads.
+
+#include "support/workers.hpp"
+
+#include <fluid/serve.hpp>
+#include <fluid/workers.hpp>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <unistd.h>
+
+using namespace fluid;
+using namespace fluid::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class ShortLived : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override { co_await sleep(10ms); }
+};
+
+/// Sends `signals` to its own process once running, `gap` apart.
+class SignalSender : public Worker {
+ public:
+  SignalSender(std::vector<int> signals, std::chrono::milliseconds gap = 20ms)
+      : signals_(std::move(signals)), gap_(gap) {}
+
+ protected:
+  Task<> run() override {
+    for (int number : signals_) {
+      co_await sleep(gap_);
+      ::kill(::getpid(), number);
+    }
+    while (is_running()) co_await sleep_while_running(1h);
+  }
+
+ private:
+  std::vector<int> signals_;
+  std::chrono::milliseconds gap_;
+};
+
+class NeverReady : public NiceWorker {
+ public:
+  using NiceWorker::NiceWorker;
+
+ protected:
+  Task<> on_startup() override { co_await sleep(1h); }
+};
+
+/// Blocks its thread until the other instance arrives: only two threads let
+/// both arrive.
+class Rendezvous {
+ public:
+  bool arrive_and_wait() {
+    std::unique_lock lock(mutex_);
+    ++arrived_;
+    ready_.notify_all();
+    return ready_.wait_for(lock, 5s, [this] { return arrived_ >= 2; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  int arrived_ = 0;
+};
+
+class MeetsOnAnotherThread : public Worker {
+ public:
+  MeetsOnAnotherThread(Rendezvous& rendezvous, std::string name)
+      : Worker({.name = std::move(name)}), rendezvous_(rendezvous) {}
+  bool met = false;
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    met = rendezvous_.arrive_and_wait();
+  }
+
+ private:
+  Rendezvous& rendezvous_;
+};
+
+ServeOptions quiet() { return ServeOptions{.handle_signals = false}; }
+
+}  // namespace
+
+TEST(Serve, ReturnsZeroWhenTheRootStopsCleanly) {
+  Workers root({std::make_shared<ShortLived>(), std::make_shared<NiceWorker>()});
+  EXPECT_EQ(serve(root, quiet()), exit_clean);
+  EXPECT_TRUE(root.is_stopped());
+  EXPECT_TRUE(shutdown_report(root).empty());
+}
+
+TEST(Serve, ReturnsTwoAndNamesTheWorkerWhenOneFails) {
+  Workers root({std::make_shared<NiceWorker>(), std::make_shared<BadWorker2>()}, {.name = "service"});
+  EXPECT_EQ(serve(root, quiet()), exit_failed);
+  const auto report = shutdown_report(root);
+  EXPECT_EQ(report.size(), 1u);
+  if (!report.empty()) {
+    EXPECT_EQ(report[0].path, "service/bad_worker2");
+    EXPECT_EQ(report[0].reason, StopReason::failed);
+    EXPECT_EQ(report[0].detail, "I'm so bad");
+  }
+}
+
+TEST(Serve, ReturnsTwoWhenStartupFails) {
+  ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "later");
+  NiceWorker root;
+  EXPECT_EQ(serve(root, quiet()), exit_failed);
+}
+
+TEST(Serve, StartupTimeoutStopsTheRootAndReturnsTwo) {
+  auto slow = std::make_shared<NeverReady>();
+  Workers root({std::make_shared<NiceWorker>(), slow});
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root, {.startup_timeout = 50ms, .handle_signals = false}), exit_failed);
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_TRUE(root.is_stopped());
+  EXPECT_TRUE(slow->is_stopped());
+}
+
+TEST(Serve, BadConfigurationFailsAtOnceWithCodeTwo) {
+  NiceWorker root;
+  EXPECT_EQ(serve(root, {.threads = 0}), exit_failed);
+  EXPECT_EQ(root.worker_state(), WorkerState::init);
+  for (const char* bad : {"0", "-2", "two", ""}) {
+    ScopedEnv env("FLUID_SERVE_THREADS", bad);
+    EXPECT_EQ(serve(root), exit_failed) << bad;
+  }
+  ScopedEnv env("FLUID_SERVE_STARTUP_TIMEOUT", "soon");
+  EXPECT_EQ(serve(root), exit_failed);
+  EXPECT_EQ(root.worker_state(), WorkerState::init);
+}
+
+TEST(Serve, SigtermStopsTheServiceGracefullyWithCodeZero) {
+  Workers root({std::make_shared<NiceWorker>(), std::make_shared<SignalSender>(std::vector<int>{SIGTERM})});
+  EXPECT_EQ(serve(root), exit_clean);
+  for (auto* child : root.workers()) EXPECT_EQ(child->worker_state(), WorkerState::stopped);
+}
+
+TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
+  Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 30ms)},
+               {.name = "service", .stopping_grace_period = 1h});
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root), exit_forced);
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+  bool named = false;
+  for (const auto& line : shutdown_report(root)) named = named || line.path == "service/stubborn";
+  EXPECT_TRUE(named);
+}
+
+TEST(Serve, ShutdownTimeoutForcesTheRootAfterTheFirstSignal) {
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.stopping_grace_period = 1h});
+  Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGTERM})},
+               {.stopping_grace_period = 1h});
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root, {.shutdown_timeout = 50ms}), exit_forced);
+  EXPECT_LT(Clock::now() - start, 5s);
+  EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+}
+
+TEST(Serve, IndependentWorkersRunInParallelOnTwoThreads) {
+  Rendezvous rendezvous;
+  auto a = std::make_shared<MeetsOnAnotherThread>(rendezvous, "a");
+  auto b = std::make_shared<MeetsOnAnotherThread>(rendezvous, "b");
+  Workers root({a, b});
+  EXPECT_EQ(serve(root, {.threads = 2, .handle_signals = false}), exit_clean);
+  EXPECT_TRUE(a->met);
+  EXPECT_TRUE(b->met);
+}
