@@ -2,11 +2,18 @@
 /// @file
 /// Everything fluid offers, in one include.
 
+#include "fluid/async_consumer.hpp"
+#include "fluid/async_dispatcher.hpp"
 #include "fluid/async_with.hpp"
 #include "fluid/config.hpp"
+#include "fluid/dispatcher.hpp"
 #include "fluid/errors.hpp"
+#include "fluid/event.hpp"
 #include "fluid/log.hpp"
+#include "fluid/queue_consumer.hpp"
+#include "fluid/serve.hpp"
 #include "fluid/task.hpp"
 #include "fluid/worker.hpp"
 #include "fluid/worker_function.hpp"
 #include "fluid/worker_state.hpp"
+#include "fluid/workers.hpp"
