@@ -51,6 +51,58 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
 }
 
+void detail::transition(WorkerCore& core, WorkerState from, WorkerState to, std::string_view reason) {
+  std::shared_ptr<Listeners> listeners;
+  std::string name;
+  {
+    std::lock_guard lock(core.mutex);
+    core.entered[static_cast<std::size_t>(to)] = std::chrono::system_clock::now();
+    listeners = core.listeners;
+    name = core.name;
+  }
+  if (!listeners) return;
+  // Held while calling, so a new subscriber's "current state" and the
+  // transitions that follow reach it in order.
+  std::lock_guard lock(listeners->mutex);
+  const auto entries = listeners->entries;
+  const StateChange change{name, from, to, std::string(reason)};
+  for (const auto& [id, listener] : entries) {
+    try {
+      (*listener)(change);
+    } catch (...) {
+      logger()->error("{}: a state listener threw: {}", name, describe(std::current_exception()));
+    }
+  }
+}
+
+Subscription detail::subscribe(const std::shared_ptr<WorkerCore>& core, const std::string& name,
+                               StateListener listener) {
+  if (!listener) return {};
+  std::shared_ptr<Listeners> listeners;
+  {
+    std::lock_guard lock(core->mutex);
+    if (!core->listeners) core->listeners = std::make_shared<Listeners>();
+    listeners = core->listeners;
+  }
+  std::lock_guard lock(listeners->mutex);
+  const auto id = listeners->next_id++;
+  auto shared = std::make_shared<StateListener>(std::move(listener));
+  listeners->entries.emplace_back(id, shared);
+  const auto state = core->state.load();
+  try {
+    (*shared)({name, state, state, "current state"});
+  } catch (...) {
+    logger()->error("{}: a state listener threw: {}", name, describe(std::current_exception()));
+  }
+  std::weak_ptr<Listeners> weak = listeners;
+  return Subscription([weak, id] {
+    if (auto alive = weak.lock()) {
+      std::lock_guard lock(alive->mutex);
+      std::erase_if(alive->entries, [id](const auto& entry) { return entry.first == id; });
+    }
+  });
+}
+
 void detail::observe_finish(WorkerCore& core, std::function<void()> observer) {
   {
     std::lock_guard lock(core.mutex);
@@ -75,8 +127,9 @@ void abandon(WorkerCore& core, const std::exception_ptr& error) {
     core.error = error;
     core.finished = true;
   }
-  core.state.store(WorkerState::stopped);
+  const auto from = core.state.exchange(WorkerState::stopped);
   core.changed.notify_all();
+  detail::transition(core, from, WorkerState::stopped, "internal error");
 }
 
 }  // namespace
@@ -118,7 +171,9 @@ bool Worker::is_stopped() const noexcept {
 
 void Worker::gracefully_stop() {
   auto expected = WorkerState::running;
-  if (core_->state.compare_exchange_strong(expected, WorkerState::stopping)) core_->changed.notify_all();
+  if (!core_->state.compare_exchange_strong(expected, WorkerState::stopping)) return;
+  core_->changed.notify_all();
+  detail::transition(*core_, WorkerState::running, WorkerState::stopping, "stop requested");
 }
 
 Task<> Worker::startup() {
@@ -140,6 +195,7 @@ Task<> Worker::startup() {
   if (!core->state.compare_exchange_strong(expected, WorkerState::running)) {
     throw WorkerStartError("worker " + name + ": startup() called concurrently");
   }
+  detail::transition(*core, WorkerState::init, WorkerState::running, "startup");
   asio::co_spawn(executor, lifecycle(core),
                  asio::bind_cancellation_slot(core->cancel.slot(), [core](std::exception_ptr e) {
                    if (e) abandon(*core, e);
@@ -211,7 +267,8 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
     if (reason == StopReason::failed) core.error = failure;
     on_finished.swap(core.on_finished);
   }
-  core.state.store(forced ? WorkerState::force_stopped : WorkerState::stopped);
+  const auto to = forced ? WorkerState::force_stopped : WorkerState::stopped;
+  const auto from = core.state.exchange(to);
   const std::string text = reason == StopReason::normal   ? "normal shutdown"
                            : reason == StopReason::forced ? "forced shutdown"
                                                           : describe(failure);
@@ -220,6 +277,7 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   } else {
     logger()->info("{} stopped running: {}", core.name, text);
   }
+  detail::transition(core, from, to, text);
   try {
     after_shutdown(text, exit_code(reason));
   } catch (...) {
@@ -260,12 +318,24 @@ Task<nlohmann::json> Worker::status() {
                      {"stopping", state == WorkerState::stopping},
                      {"stopped", is_stopped()}};
   std::lock_guard lock(core_->mutex);
+  nlohmann::json since = nlohmann::json::object();
+  for (std::size_t i = 0; i < core_->entered.size(); ++i) {
+    const auto at = core_->entered[i];
+    if (at.time_since_epoch().count() == 0) continue;
+    since[std::string(to_string(static_cast<WorkerState>(i)))] =
+        std::chrono::duration<double>(at.time_since_epoch()).count();
+  }
+  out["state_since"] = std::move(since);
   if (core_->reason && core_->finished) {
     out["stop_reason"] = to_string(*core_->reason);
     out["exit_code"] = exit_code(*core_->reason);
     if (core_->error) out["error"] = describe(core_->error);
   }
   co_return out;
+}
+
+Subscription Worker::subscribe(StateListener listener) {
+  return detail::subscribe(core_, worker_name(), std::move(listener));
 }
 
 Task<bool> Worker::sleep_while_running(std::chrono::steady_clock::duration d) {

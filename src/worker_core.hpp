@@ -6,7 +6,12 @@
 #include "fluid/detail/notifier.hpp"
 #include "fluid/worker.hpp"
 
+#include "fluid/state_listener.hpp"
+
 #include <boost/asio/cancellation_signal.hpp>
+
+#include <array>
+#include <cstdint>
 
 #include <atomic>
 #include <functional>
@@ -16,7 +21,17 @@
 namespace fluid {
 namespace detail {
 
+/// Who listens to a worker's transitions; allocated on first subscription.
+struct Listeners {
+  // Recursive: a listener may unsubscribe (or subscribe) from inside its call.
+  std::recursive_mutex mutex;
+  std::uint64_t next_id = 0;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<StateListener>>> entries;
+};
+
 struct WorkerCore {
+  WorkerCore() { entered[0] = std::chrono::system_clock::now(); }
+
   std::atomic<WorkerState> state{WorkerState::init};
   /// Wakes whoever waits for readiness, a stop request or the end.
   Notifier changed;
@@ -35,6 +50,9 @@ struct WorkerCore {
   std::exception_ptr error;
   /// A group some of whose children were forced reports code 1 too.
   bool forced_child = false;
+  /// When each state was entered (zero: not yet).
+  std::array<std::chrono::system_clock::time_point, 5> entered{};
+  std::shared_ptr<Listeners> listeners;
   /// Called once each when the worker has finished (a group's wake-up).
   std::vector<std::function<void()>> on_finished;
 
@@ -43,6 +61,12 @@ struct WorkerCore {
     return finished;
   }
 };
+
+/// Records that the worker moved `from` -> `to` and tells its listeners.
+void transition(WorkerCore& core, WorkerState from, WorkerState to, std::string_view reason);
+
+/// Subscribes `listener` to `core`'s transitions, telling it the current state first.
+Subscription subscribe(const std::shared_ptr<WorkerCore>& core, const std::string& name, StateListener listener);
 
 /// Calls `observer` once the worker has finished (at once if it already has).
 void observe_finish(WorkerCore& core, std::function<void()> observer);

@@ -2,6 +2,7 @@
 /// @file
 /// Worker: a long-running asynchronous component with a managed lifecycle.
 
+#include "fluid/state_listener.hpp"
 #include "fluid/task.hpp"
 #include "fluid/worker_state.hpp"
 
@@ -94,9 +95,15 @@ class Worker {
   /// Returns at once on a worker never started.
   [[nodiscard]] Task<> wait_for_shutdown();
 
-  /// {"state": ..., "running": bool, "stopping": bool, "stopped": bool} and,
-  /// once stopped, "stop_reason", "exit_code" and "error" (if it failed).
+  /// {"state", "running", "stopping", "stopped", "state_since": {state: unix
+  /// seconds entered}} and, once stopped, "stop_reason", "exit_code" and
+  /// "error" (if it failed).
   virtual Task<nlohmann::json> status();
+
+  /// Calls `listener` on every state transition of this worker (a group: of
+  /// every worker in its tree, children added or restarted later included).
+  /// A late subscriber is first told the current state (from == to).
+  [[nodiscard]] virtual Subscription subscribe(StateListener listener);
 
   /// Sleeps up to `d`, ending early as soon as the worker is asked to stop.
   /// Returns is_running(): false tells the caller the sleep was cut short by a

@@ -1,0 +1,125 @@
+// State listeners: transitions of a worker or a tree, late subscribers.
+
+#include "support/workers.hpp"
+
+#include <fluid/workers.hpp>
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+using namespace fluid;
+using namespace fluid::test;
+
+namespace {
+
+struct Recorder {
+  std::mutex mutex;
+  std::vector<StateChange> changes;
+  StateListener listener() {
+    return [this](const StateChange& c) {
+      std::lock_guard lock(mutex);
+      changes.push_back(c);
+    };
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mutex);
+    std::vector<std::string> out;
+    for (auto& c : changes) out.push_back(c.worker + ":" + std::string(to_string(c.from)) + "->" + std::string(to_string(c.to)));
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST(StateListener, AWorkerReportsEveryTransitionWithItsReason) {
+  Recorder recorder;
+  fluid::run([&]() -> Task<> {
+    BadWorker2 worker;
+    auto subscription = worker.subscribe(recorder.listener());
+    co_await worker.startup();
+    try {
+      co_await worker.wait_for_shutdown();
+    } catch (...) {
+    }
+  }());
+  EXPECT_EQ(recorder.lines(), (std::vector<std::string>{"bad_worker2:init->init", "bad_worker2:init->running",
+                                                        "bad_worker2:running->stopped"}));
+  EXPECT_EQ(recorder.changes.front().reason, "current state");
+  EXPECT_EQ(recorder.changes.back().reason, "I'm so bad");
+}
+
+TEST(StateListener, ALateSubscriberIsToldTheCurrentStateFirst) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    co_await worker.startup();
+    Recorder recorder;
+    auto subscription = worker.subscribe(recorder.listener());
+    worker.gracefully_stop();
+    co_await worker.wait_for_shutdown();
+    EXPECT_EQ(recorder.lines(), (std::vector<std::string>{"recording_worker:running->running",
+                                                          "recording_worker:running->stopping",
+                                                          "recording_worker:stopping->stopped"}));
+  }());
+}
+
+TEST(StateListener, ResettingTheSubscriptionStopsTheReports) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    Recorder recorder;
+    auto subscription = worker.subscribe(recorder.listener());
+    subscription.reset();
+    co_await worker.startup();
+    co_await worker.shutdown();
+    EXPECT_EQ(recorder.lines().size(), 1u);
+  }());
+}
+
+TEST(StateListener, AGroupSubscriptionCoversTheWholeTreeIncludingLateChildren) {
+  fluid::run([]() -> Task<> {
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{std::make_shared<NiceWorker>()},
+                                           WorkersOptions{.name = "inner"});
+    Workers outer({inner}, {.name = "outer"});
+    Recorder recorder;
+    auto subscription = outer.subscribe(recorder.listener());
+    co_await outer.startup();
+    auto late = std::make_shared<RecordingWorker>(WorkerOptions{.name = "late"});
+    outer.add_workers(late);
+    while (!late->is_running()) co_await sleep(1ms);
+    co_await outer.shutdown();
+    const auto lines = recorder.lines();
+    auto seen = [&](const std::string& line) { return std::find(lines.begin(), lines.end(), line) != lines.end(); };
+    EXPECT_TRUE(seen("outer:init->running"));
+    EXPECT_TRUE(seen("inner:running->stopping"));
+    EXPECT_TRUE(seen("nice_worker:init->running"));
+    EXPECT_TRUE(seen("nice_worker:stopping->stopped"));
+    EXPECT_TRUE(seen("late:init->running"));
+    EXPECT_TRUE(seen("late:stopping->stopped"));
+    EXPECT_TRUE(seen("outer:stopping->stopped"));
+  }());
+}
+
+TEST(StateListener, AThrowingListenerDoesNotDisturbTheWorker) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    auto subscription = worker.subscribe([](const StateChange&) { throw std::runtime_error("listener broke"); });
+    co_await worker.startup();
+    co_await worker.shutdown();
+    EXPECT_EQ(worker.stop_reason(), StopReason::normal);
+  }());
+}
+
+TEST(StateListener, StatusTellsWhenEachStateWasEntered) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    co_await worker.startup();
+    co_await worker.shutdown();
+    auto status = co_await worker.status();
+    const auto& since = status["state_since"];
+    EXPECT_TRUE(since.contains("init"));
+    EXPECT_TRUE(since.contains("running"));
+    EXPECT_TRUE(since.contains("stopping"));
+    EXPECT_TRUE(since.contains("stopped"));
+    EXPECT_LE(since["running"].get<double>(), since["stopped"].get<double>());
+  }());
+}
