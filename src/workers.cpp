@@ -10,20 +10,48 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
 #include <mutex>
-#include <unordered_set>
+#include <random>
+#include <unordered_map>
 
 namespace fluid {
 
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+std::string_view to_string(RestartPolicy policy) noexcept {
+  switch (policy) {
+    case RestartPolicy::never: return "never";
+    case RestartPolicy::on_failure: return "on_failure";
+    case RestartPolicy::always: return "always";
+  }
+  return "unknown";
+}
+
+struct Workers::Child {
+  std::shared_ptr<Worker> worker;
+  WorkerFactory factory;  // empty: not supervised
+  RestartPolicy policy = RestartPolicy::never;
+  std::size_t restarts = 0;
+  std::deque<Clock::time_point> recent;  // restarts within the intensity period
+  std::string last_error;
+  std::optional<Clock::time_point> restart_at;
+};
 
 struct Workers::State {
   mutable std::mutex mutex;  // guards everything below
-  std::vector<std::shared_ptr<Worker>> children;
-  std::vector<std::shared_ptr<Worker>> pending;  // added while running, not started yet
-  std::size_t unfinished = 0;                    // started children not finished yet
-  bool child_stopped = false;
+  std::vector<Child> children;
+  std::unordered_map<const Worker*, std::size_t> index;  // worker -> its slot in children
+  std::vector<std::shared_ptr<Worker>> pending;          // added while running, not started yet
+  std::vector<const Worker*> exited;                     // finished, not yet handled by run()
+  std::size_t unfinished = 0;                            // started children not finished yet
   std::vector<ChildFailure> failures;
+  std::vector<const Worker*> failed;                     // failures[i] came from failed[i]
+  std::vector<bool> handled;                             // failures[i] answered by a restart or a give-up
+  std::vector<std::shared_ptr<StateListener>> tree_listeners;
+  std::vector<Subscription> tree_subscriptions;
 };
 
 namespace {
@@ -38,35 +66,54 @@ std::string message_of(const std::exception_ptr& error) {
   }
 }
 
+double jitter_factor(double jitter) {
+  thread_local std::mt19937 random{std::random_device{}()};
+  return 1.0 + std::uniform_real_distribution<double>(-jitter, jitter)(random);
+}
+
 }  // namespace
 
 Workers::Workers(std::vector<std::shared_ptr<Worker>> workers, WorkersOptions options)
     : Worker(WorkerOptions{std::move(options.name), options.stopping_grace_period}),
+      intensity_(options.restart_intensity),
+      backoff_(options.backoff),
       state_(std::make_shared<State>()) {
   for (auto& worker : workers) add_workers(std::move(worker));
 }
 
 Workers::~Workers() = default;
 
-void Workers::add_workers(std::shared_ptr<Worker> worker) {
-  if (!worker) throw FluidError("group " + worker_name() + ": add_workers() got a null worker");
+void Workers::add_workers(std::shared_ptr<Worker> worker) { add_child({.worker = std::move(worker)}); }
+
+void Workers::add_supervised(WorkerFactory factory, RestartPolicy policy) {
+  if (!factory) throw FluidError("group " + worker_name() + ": add_supervised() got an empty factory");
+  auto first = factory();
+  add_child({.worker = std::move(first), .factory = std::move(factory), .policy = policy});
+}
+
+void Workers::add_child(Child child) {
+  auto& worker = child.worker;
+  if (!worker) throw FluidError("group " + worker_name() + ": a child worker is null");
   const auto state = worker_state();
   if (state == WorkerState::stopping || is_stopped()) {
     throw FluidError("group " + worker_name() + ": cannot add worker " + worker->worker_name() + " while " +
                      std::string(to_string(state)));
   }
   std::lock_guard lock(state_->mutex);
-  auto& children = state_->children;
-  if (std::find(children.begin(), children.end(), worker) != children.end()) return;
+  if (state_->index.contains(worker.get())) return;
   if (worker->has_started()) {
     throw FluidError("group " + worker_name() + ": worker " + worker->worker_name() +
                      " was already started; a group starts its children itself");
   }
-  children.push_back(worker);
+  state_->index[worker.get()] = state_->children.size();
+  for (auto& listener : state_->tree_listeners) {
+    state_->tree_subscriptions.push_back(worker->subscribe([listener](const StateChange& c) { (*listener)(c); }));
+  }
   if (state == WorkerState::running) {
-    state_->pending.push_back(std::move(worker));
+    state_->pending.push_back(worker);
     WorkerAccess::core(*this)->changed.notify_all();  // run() starts it
   }
+  state_->children.push_back(std::move(child));
 }
 
 std::size_t Workers::num_workers() const {
@@ -78,7 +125,7 @@ std::vector<Worker*> Workers::workers() {
   std::lock_guard lock(state_->mutex);
   std::vector<Worker*> out;
   out.reserve(state_->children.size());
-  for (auto& child : state_->children) out.push_back(child.get());
+  for (auto& child : state_->children) out.push_back(child.worker.get());
   return out;
 }
 
@@ -87,17 +134,53 @@ std::vector<ChildFailure> Workers::failures() const {
   return state_->failures;
 }
 
-Task<nlohmann::json> Workers::status() {
+std::size_t Workers::restarts(std::size_t index) const {
+  std::lock_guard lock(state_->mutex);
+  return index < state_->children.size() ? state_->children[index].restarts : 0;
+}
+
+Subscription Workers::subscribe(StateListener listener) {
+  if (!listener) return {};
+  auto shared = std::make_shared<StateListener>(std::move(listener));
+  auto own = Worker::subscribe([shared](const StateChange& c) { (*shared)(c); });
   std::vector<std::shared_ptr<Worker>> children;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->tree_listeners.push_back(shared);
+    for (auto& child : state_->children) children.push_back(child.worker);
+  }
+  std::vector<Subscription> subscriptions;
+  for (auto& child : children) subscriptions.push_back(child->subscribe([shared](const StateChange& c) { (*shared)(c); }));
+  std::weak_ptr<State> weak = state_;
+  return Subscription([weak, shared, own = std::make_shared<Subscription>(std::move(own)),
+                       subscriptions = std::make_shared<std::vector<Subscription>>(std::move(subscriptions))] {
+    own->reset();
+    subscriptions->clear();
+    if (auto state = weak.lock()) {
+      std::lock_guard lock(state->mutex);
+      std::erase(state->tree_listeners, shared);
+    }
+  });
+}
+
+Task<nlohmann::json> Workers::status() {
+  std::vector<Child> children;
   {
     std::lock_guard lock(state_->mutex);
     children = state_->children;
   }
   nlohmann::json out = nlohmann::json::object();
   for (auto& child : children) {
-    std::string key = child->worker_name();
-    for (int n = 2; out.contains(key); ++n) key = child->worker_name() + "_" + std::to_string(n);
-    out[key] = co_await child->status();
+    const auto name = child.worker->worker_name();
+    std::string key = name;
+    for (int n = 2; out.contains(key); ++n) key = name + "_" + std::to_string(n);
+    auto status = co_await child.worker->status();
+    if (child.factory) {
+      status["restart_policy"] = to_string(child.policy);
+      status["restarts"] = child.restarts;
+      if (!child.last_error.empty()) status["last_error"] = child.last_error;
+    }
+    out[key] = std::move(status);
   }
   co_return out;
 }
@@ -107,7 +190,7 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
   std::weak_ptr<State> weak = state_;
   std::weak_ptr<detail::WorkerCore> group = WorkerAccess::core(*this);
   const std::string group_name = worker_name();
-  Worker* raw = child.get();
+  const Worker* raw = child.get();
   {
     std::lock_guard lock(state_->mutex);
     ++state_->unfinished;
@@ -119,10 +202,12 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
     {
       std::lock_guard lock(state->mutex);
       --state->unfinished;
-      state->child_stopped = true;
+      state->exited.push_back(raw);
       if (auto error = raw->failure()) {
         logger()->error("{}: child {} failed: {}", group_name, raw->worker_name(), message_of(error));
         state->failures.push_back({raw->worker_name(), error});
+        state->failed.push_back(raw);
+        state->handled.push_back(false);
       } else if (raw->stop_reason() == StopReason::forced) {
         std::lock_guard core_lock(core->mutex);
         core->forced_child = true;
@@ -133,11 +218,21 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
   co_await child->startup();
 }
 
+void Workers::validate_options() const {
+  const auto fail = [this](const std::string& what) { throw FluidError("group " + worker_name() + ": " + what); };
+  if (intensity_.period.count() <= 0) fail("restart_intensity.period must be positive");
+  if (backoff_.initial.count() < 0) fail("backoff.initial must not be negative");
+  if (backoff_.max < backoff_.initial) fail("backoff.max must not be below backoff.initial");
+  if (!(backoff_.multiplier >= 1.0) || !std::isfinite(backoff_.multiplier)) fail("backoff.multiplier must be >= 1");
+  if (!(backoff_.jitter >= 0.0 && backoff_.jitter <= 1.0)) fail("backoff.jitter must be within [0, 1]");
+}
+
 Task<> Workers::on_startup() {
+  validate_options();
   std::vector<std::shared_ptr<Worker>> children;
   {
     std::lock_guard lock(state_->mutex);
-    children = state_->children;
+    for (auto& child : state_->children) children.push_back(child.worker);
   }
   for (auto& child : children) co_await start_child(child);
 }
@@ -155,17 +250,96 @@ Task<> Workers::start_pending() {
   }
 }
 
+bool Workers::supervise_exits() {
+  std::lock_guard lock(state_->mutex);
+  const auto exited = std::exchange(state_->exited, {});
+  for (const Worker* worker : exited) {
+    const auto slot = state_->index.find(worker);
+    if (slot == state_->index.end()) continue;
+    auto& child = state_->children[slot->second];
+    const bool failed = worker->stop_reason() == StopReason::failed;
+    if (failed) child.last_error = message_of(worker->failure());
+    if (!child.factory) return false;  // aio-fluid: any child's stop stops the group
+    if (child.policy == RestartPolicy::on_failure && !failed) continue;  // done, and that is fine
+    const auto now = Clock::now();
+    while (!child.recent.empty() && now - child.recent.front() > intensity_.period) child.recent.pop_front();
+    if (child.recent.size() >= intensity_.max_restarts) {
+      // The give-up error carries the child's last failure: not reported twice.
+      for (std::size_t i = 0; i < state_->failed.size(); ++i) {
+        if (state_->failed[i] == worker) state_->handled[i] = true;
+      }
+      throw FluidError("group " + worker_name() + ": child " + worker->worker_name() + " stopped " +
+                       std::to_string(child.recent.size() + 1) + " times within " +
+                       std::to_string(intensity_.period.count()) + "ms, more than its restart intensity allows" +
+                       (child.last_error.empty() ? std::string() : "; last error: " + child.last_error));
+    }
+    child.recent.push_back(now);
+    const double exponent = static_cast<double>(child.recent.size() - 1);
+    const double base = static_cast<double>(backoff_.initial.count()) * std::pow(backoff_.multiplier, exponent);
+    const double capped = std::min(base, static_cast<double>(backoff_.max.count()));
+    const auto delay = std::chrono::milliseconds(std::llround(capped * jitter_factor(backoff_.jitter)));
+    child.restart_at = now + delay;
+    logger()->warn("{}: restarting {} in {}ms (restart {} of at most {} within {}ms)", worker_name(),
+                   worker->worker_name(), delay.count(), child.recent.size(), intensity_.max_restarts,
+                   intensity_.period.count());
+  }
+  // Failures answered by a restart are not the group's failure.
+  for (std::size_t i = 0; i < state_->failed.size(); ++i) {
+    const auto slot = state_->index.find(state_->failed[i]);
+    if (slot != state_->index.end() && state_->children[slot->second].restart_at) state_->handled[i] = true;
+  }
+  return true;
+}
+
+Task<> Workers::restart_due() {
+  const auto now = Clock::now();
+  std::vector<std::shared_ptr<Worker>> fresh;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (std::size_t i = 0; i < state_->children.size(); ++i) {
+      auto& child = state_->children[i];
+      if (!child.restart_at || *child.restart_at > now) continue;
+      child.restart_at.reset();
+      auto next = child.factory();
+      if (!next || next->has_started()) {
+        throw FluidError("group " + worker_name() + ": the factory of " + child.worker->worker_name() +
+                         " made a null or already started worker");
+      }
+      state_->index.erase(child.worker.get());
+      state_->index[next.get()] = i;
+      child.worker = next;
+      ++child.restarts;
+      for (auto& listener : state_->tree_listeners) {
+        state_->tree_subscriptions.push_back(next->subscribe([listener](const StateChange& c) { (*listener)(c); }));
+      }
+      fresh.push_back(std::move(next));
+    }
+  }
+  for (auto& worker : fresh) {
+    try {
+      co_await start_child(worker);
+    } catch (...) {  // a restart failing to start is one more exit, supervised like any
+    }
+  }
+}
+
 Task<> Workers::run() {
   auto& changed = WorkerAccess::core(*this)->changed;
   for (;;) {
     const auto ticket = changed.ticket();
     co_await start_pending();
+    if (!supervise_exits()) break;
+    if (!is_running()) co_return;
+    co_await restart_due();
+    std::optional<Clock::time_point> next_restart;
     {
       std::lock_guard lock(state_->mutex);
-      if (state_->child_stopped) break;
+      for (auto& child : state_->children) {
+        if (child.restart_at && (!next_restart || *child.restart_at < *next_restart)) next_restart = child.restart_at;
+      }
     }
-    if (!is_running()) co_return;
-    co_await changed.wait(ticket);
+    // A stop request notifies `changed`, so a pending backoff never delays it.
+    co_await changed.wait(ticket, next_restart.value_or(Clock::time_point::max()));
   }
   gracefully_stop();  // a child stopped: the whole group stops
 }
@@ -176,7 +350,10 @@ void Workers::stop_children(bool force) {
   std::vector<std::shared_ptr<Worker>> children;
   {
     std::lock_guard lock(state_->mutex);
-    children = state_->children;
+    for (auto& child : state_->children) {
+      child.restart_at.reset();  // no restart once the group stops
+      children.push_back(child.worker);
+    }
     state_->pending.clear();  // never started: nothing to stop
   }
   const auto executor = this->executor();
@@ -214,7 +391,9 @@ Task<> Workers::on_shutdown() {
     co_await asio::this_coro::reset_cancellation_state();
   }
   std::lock_guard lock(state_->mutex);
-  if (!state_->failures.empty()) std::rethrow_exception(state_->failures.front().error);
+  for (std::size_t i = 0; i < state_->failures.size(); ++i) {
+    if (!state_->handled[i]) std::rethrow_exception(state_->failures[i].error);
+  }
 }
 
 }  // namespace fluid

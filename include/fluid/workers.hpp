@@ -2,6 +2,7 @@
 /// @file
 /// Workers: a group of workers that start together and stop together.
 
+#include "fluid/restart.hpp"
 #include "fluid/worker.hpp"
 
 #include <chrono>
@@ -21,6 +22,10 @@ struct WorkersOptions {
   std::chrono::milliseconds heartbeat{100};
   /// The group's own grace period (see Workers); nullopt -> env, else 10 s.
   std::optional<std::chrono::milliseconds> stopping_grace_period;
+  /// How many restarts of one supervised child the group tolerates.
+  RestartIntensity restart_intensity{};
+  /// The pause before each restart of a supervised child.
+  Backoff backoff{};
 };
 
 /// A child that failed: its name (as in status()) and what it threw.
@@ -42,6 +47,12 @@ struct ChildFailure {
 /// without anything being thrown. If the group itself is forced (its own
 /// grace period expired), it force-cancels its children.
 /// A group is itself a Worker, so groups nest.
+///
+/// Supervision: a child added with add_supervised() carries a restart policy
+/// and a factory; when it stops while the group runs, a fresh instance from the
+/// factory replaces it after a backoff, within the restart intensity; past it
+/// the group fails with an error naming the child. A stop of the group cuts
+/// any backoff short.
 class Workers : public Worker {
  public:
   /// A group of `workers` (null entries are an error, duplicates ignored).
@@ -55,15 +66,29 @@ class Workers : public Worker {
   ///         stopping or stopped.
   void add_workers(std::shared_ptr<Worker> worker);
 
+  /// Adds a supervised child made by `factory` (called now for the first
+  /// instance, and again for each restart) with restart `policy`.
+  /// @throws FluidError as add_workers(), or if `factory` is empty or makes
+  ///         a null or already started worker.
+  void add_supervised(WorkerFactory factory, RestartPolicy policy = RestartPolicy::on_failure);
+
+  /// Subscribes to the transitions of the group and of every worker in its
+  /// tree, including children added or restarted later.
+  [[nodiscard]] Subscription subscribe(StateListener listener) override;
+
   /// The number of children.
   std::size_t num_workers() const override;
   /// The children, in the order they were added.
   std::vector<Worker*> workers() override;
   /// {"<child name>": <child status>, ...}; a repeated name gets a suffix
-  /// ("name_2") so every child stays visible.
+  /// ("name_2") so every child stays visible. A supervised child's status also
+  /// has "restart_policy", "restarts" and, once one failed, "last_error".
   Task<nlohmann::json> status() override;
-  /// Every child failure seen so far, in the order they happened.
+  /// Every child failure seen so far, in the order they happened (restarted
+  /// ones included).
   std::vector<ChildFailure> failures() const;
+  /// How many times the child currently at `index` (in workers() order) was restarted.
+  std::size_t restarts(std::size_t index) const;
 
  protected:
   /// Starts the children in order; a child failing to start fails the group's
@@ -77,11 +102,19 @@ class Workers : public Worker {
 
  private:
   struct State;
+  struct Child;
+  void add_child(Child child);
   Task<> start_child(std::shared_ptr<Worker> child);
   Task<> start_pending();
+  /// Handles children that stopped; false when the group must stop.
+  bool supervise_exits();
+  Task<> restart_due();
+  void validate_options() const;
   void stop_children(bool force);
   static Task<> shutdown_child(std::shared_ptr<Worker> child);
 
+  RestartIntensity intensity_;
+  Backoff backoff_;
   std::shared_ptr<State> state_;
 };
 
