@@ -28,21 +28,11 @@ class AsyncConsumer : public QueueConsumer<T> {
 
  protected:
   Task<> run() override {
-    while (co_await this->next_batch(batch_)) {
-      while (!batch_.empty() && this->keeps_consuming()) {
-        T message = std::move(batch_.front());
-        batch_.pop_front();
-        this->handed_over();
-        co_await dispatcher_->dispatch(message);
-      }
-    }
+    co_await this->consume([this](T message) -> Task<> { co_await dispatcher_->dispatch(message); });
   }
-
-  std::size_t in_flight() const noexcept override { return batch_.size(); }
 
  private:
   std::shared_ptr<AsyncDispatcher<T>> dispatcher_;
-  std::deque<T> batch_;  // taken from the queue, touched only by run()
 };
 
 }  // namespace fluid

@@ -2,6 +2,7 @@
 /// @file
 /// QueueConsumer: a worker fed by an in-memory queue that any thread can send to.
 
+#include "fluid/detail/latency_histogram.hpp"
 #include "fluid/detail/queue_gate.hpp"
 #include "fluid/worker.hpp"
 
@@ -83,10 +84,12 @@ class QueueConsumer : public Worker {
     }
   }
 
-  /// Worker status plus "queue_size", "processed", "dropped", "capacity".
+  /// Worker status plus "queue_size", "processed", "dropped", "capacity" and,
+  /// for consumers that run consume(), "handler_latency" (see LatencyHistogram).
   Task<nlohmann::json> status() override {
     auto out = co_await Worker::status();
     out.update(gate_.status());
+    if (latency_.count() != 0) out["handler_latency"] = latency_.to_json();
     co_return out;
   }
 
@@ -99,19 +102,44 @@ class QueueConsumer : public Worker {
   }
 
  protected:
-  /// Takes everything queued into `batch` (appending), waiting for at least
-  /// one message. Returns false when the consumer should return (drained or
-  /// closed). Messages in `batch` count as pending until handed_over().
-  [[nodiscard]] Task<bool> next_batch(std::deque<T>& batch) {
+  /// Hands every message to `handle` (a callable returning Task<>) in
+  /// order, one at a time, until the queue is closed (stopped and drained,
+  /// or discarded). Takes the lock once per batch, not once per message, and
+  /// records each handler's latency. The run() of the ready-made consumers.
+  template <class Handle>
+  Task<> consume(Handle handle) {
+    while (co_await next_batch()) {
+      auto started = std::chrono::steady_clock::now();
+      while (!batch_.empty() && keeps_consuming()) {
+        T message = std::move(batch_.front());
+        batch_.pop_front();
+        gate_.handed_over(1);
+        co_await handle(std::move(message));
+        const auto ended = std::chrono::steady_clock::now();
+        latency_.record(ended - started);
+        started = ended;
+      }
+    }
+  }
+
+  void on_worker_stopped() noexcept override {
+    close_and_drop("the consumer stopped before handing them over", true);
+    Worker::on_worker_stopped();
+  }
+
+ private:
+  // Moves everything queued into batch_, waiting for at least one message.
+  // False when the consumer should return (drained or closed).
+  Task<bool> next_batch() {
     for (;;) {
       const auto ticket = gate_.message_ready.ticket();
       {
         std::lock_guard lock(gate_.mutex);
         if (!queue_.empty()) {
-          if (batch.empty()) {
-            batch.swap(queue_);
+          if (batch_.empty()) {
+            batch_.swap(queue_);
           } else {
-            for (auto& m : queue_) batch.push_back(std::move(m));
+            for (auto& m : queue_) batch_.push_back(std::move(m));
             queue_.clear();
           }
           co_return true;
@@ -123,21 +151,9 @@ class QueueConsumer : public Worker {
     }
   }
 
-  /// Counts `count` messages taken with next_batch() as handed to the consumer.
-  void handed_over(std::size_t count = 1) noexcept { gate_.handed_over(count); }
-
-  void on_worker_stopped() noexcept override {
-    close_and_drop("the consumer stopped before handing them over", true);
-    Worker::on_worker_stopped();
-  }
-
-  /// Messages taken by next_batch() but not handed over yet, for the drop count.
-  virtual std::size_t in_flight() const noexcept { return 0; }
-
-  /// False once stopping with drain_on_stop off: stop handing over a batch.
+  // False once stopping with drain_on_stop off: stop handing over a batch.
   bool keeps_consuming() const noexcept { return gate_.options().drain_on_stop || is_running(); }
 
- private:
   struct SendersWaiting {
     detail::QueueGate& gate;
     ~SendersWaiting() { gate.senders_waiting.fetch_sub(1, std::memory_order_acq_rel); }
@@ -191,13 +207,15 @@ class QueueConsumer : public Worker {
     }
     gate_.room_ready.notify_all();
     try {
-      gate_.drop(left.size() + (with_in_flight ? in_flight() : 0), worker_name(), why);
+      gate_.drop(left.size() + (with_in_flight ? batch_.size() : 0), worker_name(), why);
     } catch (...) {  // logging must not turn a stop into a terminate
     }
   }
 
   detail::QueueGate gate_;
   std::deque<T> queue_;  // guarded by gate_.mutex
+  std::deque<T> batch_;  // taken from queue_ by consume(), touched only on the worker's executor
+  detail::LatencyHistogram latency_;
 };
 
 /// A queue consumer that awaits `on_message(message)` for each message, in
@@ -217,21 +235,11 @@ class QueueConsumerWorker : public QueueConsumer<T> {
 
  protected:
   Task<> run() override {
-    while (co_await this->next_batch(batch_)) {
-      while (!batch_.empty() && this->keeps_consuming()) {
-        T message = std::move(batch_.front());
-        batch_.pop_front();
-        this->handed_over();
-        co_await on_message_(std::move(message));
-      }
-    }
+    co_await this->consume([this](T message) { return on_message_(std::move(message)); });
   }
-
-  std::size_t in_flight() const noexcept override { return batch_.size(); }
 
  private:
   Handler on_message_;
-  std::deque<T> batch_;  // taken from the queue, touched only by run()
 };
 
 }  // namespace fluid
