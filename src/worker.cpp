@@ -164,6 +164,8 @@ std::vector<Worker*> Worker::workers() { return {this}; }
 bool Worker::has_started() const noexcept { return worker_state() != WorkerState::init; }
 bool Worker::is_running() const noexcept { return worker_state() == WorkerState::running; }
 bool Worker::is_stopping() const noexcept { return worker_state() == WorkerState::stopping; }
+bool Worker::is_ready() const noexcept { return is_running() && core_->ready.load(); }
+
 bool Worker::is_stopped() const noexcept {
   const auto state = worker_state();
   return state == WorkerState::stopped || state == WorkerState::force_stopped;

@@ -42,7 +42,7 @@ struct WorkerCore {
   std::string name;          // fixed at startup()
   std::chrono::milliseconds grace{0};
   boost::asio::any_io_executor executor;
-  bool ready = false;     // on_startup() completed
+  std::atomic<bool> ready{false};  // on_startup() completed (atomic: is_ready() reads it lock-free)
   bool finished = false;  // after_shutdown() returned; nothing touches the Worker any more
   bool forced = false;    // a terminal cancellation was emitted
   std::exception_ptr startup_error;

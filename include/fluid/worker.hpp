@@ -68,6 +68,9 @@ class Worker {
   bool has_started() const noexcept;
   /// True while running and not asked to stop: run() loops on this.
   bool is_running() const noexcept;
+  /// True once on_startup() has completed and until a stop is requested:
+  /// readiness, for a group: every child started.
+  bool is_ready() const noexcept;
   /// True after gracefully_stop() until run() has returned.
   bool is_stopping() const noexcept;
   /// True once stopped or force_stopped.
