@@ -53,15 +53,16 @@ class WaiterFor final : public Waiter {
 
 /// What one when_all's tasks and caller share: how many have not finished
 /// (the tasks, plus one share held by the caller until it parks), the first
-/// error, one cancellation signal per task, and the parked caller.
+/// error, the cancellation signals of the tasks still running, and the parked
+/// caller.
 class Join {
  public:
   Join(std::size_t tasks, Executor executor)
-      : pending_(tasks + 1), signals_(new asio::cancellation_signal[tasks]), tasks_(tasks),
-        executor_(std::move(executor)) {}
+      : pending_(tasks + 1), signals_(new asio::cancellation_signal[tasks]), executor_(std::move(executor)) {}
 
-  /// The slot task `index` is cancelled through.
-  asio::cancellation_slot slot(std::size_t index) { return signals_[index].slot(); }
+  /// Starts task `index` inline. A task that finished before this returns
+  /// leaves its cancellation signal (and the signal's memory) to the next one.
+  void start(const TaskFactory& make_task, std::size_t index, const std::shared_ptr<Join>& self) noexcept;
 
   /// True when every task finished before the caller parked.
   bool all_finished() const noexcept { return pending_.load(std::memory_order_acquire) == 1; }
@@ -69,9 +70,11 @@ class Join {
   /// The first error recorded; read only once all have finished.
   std::exception_ptr first_error() const noexcept { return first_error_; }
 
-  /// Records one finished task (or the parked caller's share); the last one
-  /// resumes the caller, through a post so it never runs on a finishing task's stack.
-  void finish(std::exception_ptr error) noexcept {
+  /// Records that task `index` finished; the last to finish (counting the
+  /// parked caller's share) resumes the caller, through a post so it never
+  /// runs on a finishing task's stack.
+  void finish(std::size_t index, std::exception_ptr error) noexcept {
+    if (index == launching_) finished_inline_ = true;
     if (error && !failed_.exchange(true, std::memory_order_acq_rel)) first_error_ = std::move(error);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     asio::post(executor_, [waiter = std::move(waiter_), error = first_error_]() mutable {
@@ -82,44 +85,51 @@ class Join {
   /// Parks the caller and gives up its share.
   void park(std::unique_ptr<Waiter> waiter) noexcept {
     waiter_ = std::move(waiter);
-    finish(nullptr);
+    finish(no_task, nullptr);
   }
 
-  /// Forwards a cancellation of the caller to every task.
+  /// Forwards a cancellation of the caller to every task still running.
   void cancel(asio::cancellation_type type) {
     if (type == asio::cancellation_type::none) return;
-    for (std::size_t i = 0; i < tasks_; ++i) signals_[i].emit(type);
+    for (std::size_t i = 0; i < running_; ++i) signals_[i].emit(type);
   }
 
  private:
+  static constexpr std::size_t no_task = static_cast<std::size_t>(-1);
+
   std::atomic<std::size_t> pending_;
   std::atomic<bool> failed_{false};
   std::exception_ptr first_error_;
   std::unique_ptr<asio::cancellation_signal[]> signals_;
-  std::size_t tasks_;
+  std::size_t running_ = 0;  // signals_[0, running_) belong to tasks that suspended
+  std::size_t launching_ = no_task;
+  bool finished_inline_ = false;
   Executor executor_;
   std::unique_ptr<Waiter> waiter_;
 };
 
-/// The body of one task's awaitable thread: runs the task, reports how it ended.
-EntryPoint run_task(Task<> task, std::shared_ptr<Join> join) {
+/// The body of one task's awaitable thread: makes and runs the task, reports how it ended.
+EntryPoint run_task(const TaskFactory& make_task, std::size_t index, std::shared_ptr<Join> join) {
   std::exception_ptr error;
   try {
-    co_await std::move(task);
+    co_await make_task(index);  // make_task is used before the first suspension only
   } catch (...) {
     error = std::current_exception();
   }
-  join->finish(std::move(error));
+  join->finish(index, std::move(error));
 }
 
-/// Runs task `index` inline until it first suspends or finishes.
-void start(Task<> task, const std::shared_ptr<Join>& join, std::size_t index, const Executor& executor) noexcept {
+void Join::start(const TaskFactory& make_task, std::size_t index, const std::shared_ptr<Join>& self) noexcept {
+  launching_ = index;
+  finished_inline_ = false;
   try {
-    const auto slot = join->slot(index);
-    AwaitableThread(run_task(std::move(task), join), executor, slot, asio::cancellation_state(slot)).launch();
+    const auto slot = signals_[running_].slot();
+    AwaitableThread(run_task(make_task, index, self), executor_, slot, asio::cancellation_state(slot)).launch();
   } catch (...) {  // the task could not start (out of memory): it counts as failed
-    join->finish(std::current_exception());
+    finish(index, std::current_exception());
   }
+  if (!finished_inline_) ++running_;
+  launching_ = no_task;
 }
 
 /// The initiation that parks the caller until the join completes, and
@@ -149,11 +159,10 @@ Task<std::exception_ptr> wait_for(std::shared_ptr<Join> join) {
 
 }  // namespace
 
-Task<> when_all(std::vector<Task<>> tasks) {
-  if (tasks.empty()) co_return;
-  const Executor executor = co_await asio::this_coro::executor;
-  auto join = std::allocate_shared<Join>(asio::recycling_allocator<Join>(), tasks.size(), executor);
-  for (std::size_t i = 0; i < tasks.size(); ++i) start(std::move(tasks[i]), join, i, executor);
+Task<> when_all(std::size_t count, TaskFactory make_task) {
+  if (count == 0) co_return;
+  auto join = std::allocate_shared<Join>(asio::recycling_allocator<Join>(), count, co_await asio::this_coro::executor);
+  for (std::size_t i = 0; i < count; ++i) join->start(make_task, i, join);
   if (join->all_finished()) {
     if (auto error = join->first_error()) std::rethrow_exception(error);
     co_return;

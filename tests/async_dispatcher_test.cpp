@@ -229,16 +229,23 @@ TEST(AsyncDispatcher, KeepsAReplacedHandlerAliveUntilItsRunningCoroutineFinishes
 TEST(AsyncDispatcher, ForwardsCancellationToTheHandlersAndWaitsForThemAll) {
   MessageDispatcher dispatcher;
   std::vector<std::string> aborted;
-  for (const std::string tag : {"a", "b"}) {
-    dispatcher.register_handler("order." + tag, [&aborted, tag](const Message&) -> Task<> {
+  const auto sleeper = [&aborted](std::string tag) {
+    return [&aborted, tag](const Message&) -> Task<> {
       try {
         co_await fluid::sleep(10s);
       } catch (const boost::system::system_error&) {
         aborted.push_back(tag);
         throw;
       }
-    });
-  }
+    };
+  };
+  int quick_calls = 0;
+  dispatcher.register_handler("order.a", sleeper("a"));
+  dispatcher.register_handler("order.quick", [&quick_calls](const Message&) -> Task<> {  // finishes inline
+    ++quick_calls;
+    co_return;
+  });
+  dispatcher.register_handler("order.b", sleeper("b"));
   const auto start = std::chrono::steady_clock::now();
   const auto outcome = fluid::run([&]() -> Task<std::variant<std::size_t, std::monostate>> {
     const Message order{"order"};
@@ -247,6 +254,7 @@ TEST(AsyncDispatcher, ForwardsCancellationToTheHandlersAndWaitsForThemAll) {
   EXPECT_EQ(outcome.index(), 1u);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_EQ(aborted, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(quick_calls, 1);
 }
 
 TEST(AsyncDispatcher, AHandlerMayDispatchAgainOnTheSameDispatcher) {

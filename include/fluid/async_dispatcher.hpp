@@ -8,16 +8,15 @@
 #include "fluid/task.hpp"
 
 #include <cstddef>
-#include <exception>
 #include <functional>
 #include <string>
-#include <vector>
 
 namespace fluid {
 
 /// Dispatcher for handlers that wait: dispatch(message) starts every handler
 /// of the message's event type, lets them run concurrently, and returns once
-/// all have finished, as aio-fluid's AsyncDispatcher does with asyncio.gather.
+/// all have finished, as aio-fluid's AsyncDispatcher does with asyncio.gather
+/// (but a failing handler does not make dispatch return before the others).
 ///
 /// Registration is Dispatcher's: "type" or "type.tag", register_handler
 /// returns the replaced handler, unregister_handler the removed one. A
@@ -34,6 +33,8 @@ namespace fluid {
 /// executor, which must be a single thread or a strand.
 template <class T>
 class AsyncDispatcher : public detail::BasicDispatcher<T, std::function<Task<>(const T&)>> {
+  using Base = detail::BasicDispatcher<T, std::function<Task<>(const T&)>>;
+
  public:
   /// Starts every handler registered under event_type(message), whatever its
   /// tag, awaits them all concurrently and returns how many there were (0 when
@@ -42,32 +43,17 @@ class AsyncDispatcher : public detail::BasicDispatcher<T, std::function<Task<>(c
   /// exception thrown is rethrown. A cancellation of the awaiting coroutine is
   /// forwarded to the handlers, and dispatch still waits for them all.
   /// `message` must stay alive until dispatch completes (awaiting it does that).
+  /// @warning g++ 12 destroys a braced temporary argument of a co_await'ed call
+  /// twice: inside a coroutine write `const Msg m{...}; co_await d.dispatch(m);`,
+  /// not `co_await d.dispatch({...})`.
   [[nodiscard]] Task<std::size_t> dispatch(const T& message) {
     const auto handlers = this->handlers_for(message);
     if (!handlers) co_return 0;
-    std::vector<Task<>> tasks;
-    tasks.reserve(handlers->size());
-    for (const auto& entry : *handlers) tasks.push_back(call(this->handler_of(entry), message));
-    co_await detail::when_all(std::move(tasks));
+    const auto& entries = *handlers;
+    // Two references: small enough for std::function to hold without allocating.
+    const auto start_handler = [&entries, &message](std::size_t i) { return Base::handler_of(entries[i])(message); };
+    co_await detail::when_all(entries.size(), start_handler);
     co_return handlers->size();
-  }
-
- private:
-  using Handler = std::function<Task<>(const T&)>;
-
-  /// The handler's coroutine; a handler that throws before returning one
-  /// (a plain function, not a coroutine) yields a task that rethrows it.
-  static Task<> call(const Handler& handler, const T& message) {
-    try {
-      return handler(message);
-    } catch (...) {
-      return rethrow(std::current_exception());
-    }
-  }
-
-  static Task<> rethrow(std::exception_ptr error) {
-    std::rethrow_exception(error);
-    co_return;
   }
 };
 
