@@ -118,12 +118,25 @@ int exit_code_of(Worker& root) {
   return exit_code(*reason);
 }
 
+/// A repeat closer than this to the first signal is taken as the same request.
+constexpr std::chrono::milliseconds duplicate_signal_window{100};
+
 /// Reacts to SIGINT/SIGTERM: the first asks for a graceful stop, the next force it.
 Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std::chrono::milliseconds> shutdown_timeout) {
   auto executor = co_await asio::this_coro::executor;
-  for (int received = 0;; ++received) {
+  std::optional<std::chrono::steady_clock::time_point> first_at;
+  for (;;) {
     const int number = co_await signals.async_wait(asio::use_awaitable);
-    if (received == 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (first_at && now - *first_at < duplicate_signal_window) {
+      // timeout(1) and some supervisors signal the process and its group:
+      // one request arriving twice must not escalate to a forced stop.
+      logger()->debug("ignoring {} {}ms after the first one", signal_name(number),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(now - *first_at).count());
+      continue;
+    }
+    if (!first_at) {
+      first_at = now;
       logger()->info("received {}: stopping {} gracefully (send it again to force)", signal_name(number),
                      root.worker_name());
       asio::co_spawn(executor, root.shutdown(), asio::detached);

@@ -147,7 +147,7 @@ TEST(Serve, SigtermStopsTheServiceGracefullyWithCodeZero) {
 
 TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
   auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
-  Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 30ms)},
+  Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 200ms)},
                {.name = "service", .stopping_grace_period = 1h});
   const auto start = Clock::now();
   EXPECT_EQ(serve(root), exit_forced);
@@ -156,6 +156,15 @@ TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
   bool named = false;
   for (const auto& line : shutdown_report(root)) named = named || line.path == "service/stubborn";
   EXPECT_TRUE(named);
+}
+
+TEST(Serve, ASignalDeliveredTwiceAtOnceIsOneRequest) {
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.stopping_grace_period = 300ms});
+  Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGTERM, SIGTERM}, 1ms)});
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root), exit_forced);
+  // Forced by its grace period, not at once by a "second" request.
+  EXPECT_GE(Clock::now() - start, 300ms);
 }
 
 TEST(Serve, ShutdownTimeoutForcesTheRootAfterTheFirstSignal) {

@@ -28,7 +28,9 @@ struct ServeOptions {
   /// forced, as if a second signal came. Default: no limit beyond the
   /// workers' own grace periods.
   std::optional<std::chrono::milliseconds> shutdown_timeout;
-  /// Stop on SIGINT and SIGTERM (first: graceful, second: forced).
+  /// Stop on SIGINT and SIGTERM (first: graceful, second: forced). A repeat
+  /// within 100 ms of the first is taken as the same request (timeout(1) and
+  /// some supervisors signal both the process and its group).
   bool handle_signals = true;
 };
 
