@@ -46,7 +46,8 @@ std::string snake_case(std::string_view camel) {
     const char c = camel[i];
     if (is_upper(c) && i > 0) {
       const bool after_lower = is_lower_or_digit(camel[i - 1]);
-      const bool ends_acronym = is_upper(camel[i - 1]) && i + 1 < camel.size() && std::islower(static_cast<unsigned char>(camel[i + 1])) != 0;
+      const bool ends_acronym =
+          is_upper(camel[i - 1]) && i + 1 < camel.size() && std::islower(static_cast<unsigned char>(camel[i + 1])) != 0;
       if ((after_lower || ends_acronym) && out.back() != '_') out += '_';
     }
     out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

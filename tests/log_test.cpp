@@ -43,7 +43,9 @@ class CapturedLog {
   CapturedLog(const CapturedLog&) = delete;
   CapturedLog& operator=(const CapturedLog&) = delete;
 
-  bool has_line(const std::string& line) const { return ("\n" + out_.str()).find("\n" + line + "\n") != std::string::npos; }
+  bool has_line(const std::string& line) const {
+    return ("\n" + out_.str()).find("\n" + line + "\n") != std::string::npos;
+  }
   std::string text() const { return out_.str(); }
 
  private:
@@ -58,8 +60,10 @@ class CapturedLog {
   std::exit(ok ? 0 : 1);
 }
 
-// The level the "fluid" logger gets at first use in a fresh process with LOG_LEVEL=`value`.
-void expect_first_use_level(const char* value, spdlog::level::level_enum expected, const std::string& stderr_regex = "") {
+// Checks, in a fresh child process, that the "fluid" logger gets `expected` at
+// first use with LOG_LEVEL=`value` (unset if null) and writes `stderr_regex`.
+void expect_first_use_level(const char* value, spdlog::level::level_enum expected,
+                            const std::string& stderr_regex = "") {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -88,7 +92,8 @@ TEST(Logger, ReusesALoggerRegisteredAsFluidBeforeFirstUseAndKeepsItsLevel) {
   EXPECT_EXIT(
       {
         ScopedEnv level("LOG_LEVEL", "error");  // the application's own configuration wins
-        auto own = std::make_shared<spdlog::logger>("fluid", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr));
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cerr);
+        auto own = std::make_shared<spdlog::logger>("fluid", sink);
         own->set_level(spdlog::level::debug);
         spdlog::register_logger(own);
         exit_with(logger() == own && logger()->level() == spdlog::level::debug);
