@@ -17,7 +17,7 @@ CTEST ?= ctest
 
 # The demo: an executable name and the CMake target that builds it. Examples
 # are built as target example_<name>, output <build>/examples/<name>.
-DEMO ?= 01_simple_worker
+DEMO ?= demo_service
 DEMO_PRESET ?= dev
 DEMO_TARGET ?= $(if $(wildcard examples/$(DEMO).cpp),example_$(DEMO),$(DEMO))
 DEMO_BIN ?= $(CURDIR)/build/$(DEMO_PRESET)/$(if $(wildcard examples/$(DEMO).cpp),examples,bin)/$(DEMO)

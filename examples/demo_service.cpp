@@ -1,0 +1,165 @@
+// demo_service: a small service made of fluid workers and run by fluid::serve().
+// A producer makes business events ("order.created", "order.paid",
+// "user.signup"); an event log (QueueConsumerWorker) records each one; an
+// event dispatcher (AsyncConsumer) hands each to the handlers of its domain
+// through an AsyncDispatcher; a reporter logs a one-line status every second.
+// They form one Workers group on 2 threads. SIGINT (Ctrl-C) or SIGTERM stops it
+// gracefully and a second signal forces it; the exit code is serve()'s.
+//
+//   $ DURATION=5 ./demo_service     # or: make demo DURATION=5
+//
+// Environment: DURATION=<seconds> stops the service after that long (by a
+// worker that returns: a child that stops stops its group). DEMO_STUBBORN=1
+// adds a worker that ignores stop requests, so only a second signal (or the
+// root's grace period) ends it, with exit code 1. LOG_LEVEL and the FLUID_*
+// variables of docs/serving.md apply. STATUS_PORT is reserved for a status
+// endpoint, not implemented yet.
+
+#include <fluid/fluid.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The demo's own log lines: the "fluid" logger's sinks, level and format.
+const std::shared_ptr<spdlog::logger>& demo_log() {
+  static const auto instance = fluid::logger()->clone("demo");
+  return instance;
+}
+
+/// What the service is about: "order.created" is action "created" of domain "order".
+struct BusinessEvent {
+  std::string type;
+  int id = 0;
+};
+
+/// Routes an event by its domain, the part of its type before the dot, so
+/// "order" and "order.audit" name two handlers of every order event.
+class EventHandlers : public fluid::AsyncDispatcher<BusinessEvent> {
+ public:
+  std::string event_type(const BusinessEvent& event) const override {
+    return event.type.substr(0, event.type.find('.'));
+  }
+};
+
+std::shared_ptr<EventHandlers> make_handlers() {
+  auto handlers = std::make_shared<EventHandlers>();
+  handlers->register_handler("order", [](const BusinessEvent& event) -> fluid::Task<> {
+    co_await fluid::sleep(5ms);  // stands for updating the order in a database
+    demo_log()->debug("order #{}: {}", event.id, event.type);
+  });
+  handlers->register_handler("order.audit", [](const BusinessEvent& event) -> fluid::Task<> {
+    co_await fluid::sleep(2ms);  // runs concurrently with the "order" handler
+    demo_log()->debug("audit: {} #{}", event.type, event.id);
+  });
+  handlers->register_handler("user", [](const BusinessEvent& event) -> fluid::Task<> {
+    co_await fluid::sleep(10ms);  // stands for sending a welcome email
+    demo_log()->debug("welcome email for user #{}", event.id);
+  });
+  return handlers;
+}
+
+using EventLog = fluid::QueueConsumerWorker<BusinessEvent>;
+using EventDispatcher = fluid::AsyncConsumer<BusinessEvent>;
+
+/// One event every 50 ms, sent to both consumers. try_send(): a consumer that
+/// has closed its queue (the service is stopping) is not an error here.
+std::shared_ptr<fluid::Worker> make_producer(std::shared_ptr<EventLog> event_log,
+                                             std::shared_ptr<EventDispatcher> dispatcher) {
+  static constexpr const char* types[] = {"order.created", "order.paid", "user.signup"};
+  auto produce = [event_log, dispatcher, next_id = 0]() mutable -> fluid::Task<> {
+    const int id = ++next_id;
+    const BusinessEvent event{types[(id - 1) % 3], id};
+    if (!event_log->try_send(event) || !dispatcher->try_send(event)) {
+      demo_log()->info("producer: event #{} not delivered, the consumers are closing", event.id);
+    }
+    co_return;
+  };
+  return std::make_shared<fluid::WorkerFunction>(produce, 50ms, fluid::WorkerOptions{.name = "producer"});
+}
+
+/// Every second, one line with each consumer's counts, read from the root's status().
+std::shared_ptr<fluid::Worker> make_reporter(fluid::Worker& root) {
+  auto report = [&root]() -> fluid::Task<> {
+    const auto status = co_await root.status();
+    std::string line;
+    for (const auto& [name, child] : status.items()) {
+      if (!child.contains("processed")) continue;
+      line += (line.empty() ? "" : " | ") + name + " processed=" + child["processed"].dump() +
+              " queued=" + child["queue_size"].dump();
+    }
+    demo_log()->info("status: {}", line);
+  };
+  return std::make_shared<fluid::WorkerFunction>(report, 1s, fluid::WorkerOptions{.name = "reporter"});
+}
+
+/// Returns after `duration`, which stops the whole group (DURATION).
+class StopAfter : public fluid::Worker {
+ public:
+  explicit StopAfter(std::chrono::milliseconds duration) : Worker({.name = "stop_after"}), duration_(duration) {}
+
+ protected:
+  fluid::Task<> run() override {
+    // Not `if (co_await ...)`: g++ 12.2 miscompiles a coroutine body that is
+    // just an if with co_await in its condition (GCC PR 106188).
+    const bool elapsed = co_await sleep_while_running(duration_);
+    if (elapsed) demo_log()->info("DURATION of {} ms elapsed: stopping the service", duration_.count());
+  }
+
+ private:
+  std::chrono::milliseconds duration_;
+};
+
+/// Ignores stop requests (DEMO_STUBBORN=1): only a forced stop ends it.
+class Stubborn : public fluid::Worker {
+ public:
+  Stubborn() : Worker({.name = "stubborn", .stopping_grace_period = 1h}) {}
+
+ protected:
+  fluid::Task<> run() override {
+    co_await sleep_while_running(24h);  // ends early on the stop request...
+    demo_log()->warn("stubborn: asked to stop, ignoring it");
+    for (;;) co_await fluid::sleep(1h);  // ...which it ignores; a forced stop cancels this sleep
+  }
+};
+
+}  // namespace
+
+int main() {
+  std::optional<std::chrono::milliseconds> duration;
+  try {
+    if (auto text = fluid::env("DURATION")) duration = fluid::parse_seconds(*text, "DURATION");
+  } catch (const fluid::FluidError& e) {
+    demo_log()->error("demo_service: {}", e.what());
+    return fluid::exit_failed;
+  }
+  auto event_log = std::make_shared<EventLog>(
+      [](BusinessEvent event) -> fluid::Task<> {
+        demo_log()->debug("event #{} {}", event.id, event.type);
+        co_return;
+      },
+      fluid::WorkerOptions{.name = "event_log"});
+  auto dispatcher = std::make_shared<EventDispatcher>(make_handlers(), fluid::WorkerOptions{.name = "event_dispatcher"});
+
+  // Children start in this order, each ready before the next: consumers first.
+  fluid::Workers root({event_log, dispatcher, make_producer(event_log, dispatcher)}, {.name = "demo_service"});
+  if (duration) root.add_workers(std::make_shared<StopAfter>(*duration));
+  if (fluid::env("DEMO_STUBBORN").value_or("") == "1") root.add_workers(std::make_shared<Stubborn>());
+  // Room for a status endpoint: a worker serving root.status() over HTTP on
+  // STATUS_PORT would join the group here.
+  if (auto port = fluid::env("STATUS_PORT")) {
+    demo_log()->warn("STATUS_PORT={} ignored: the status endpoint is not implemented yet", *port);
+  }
+  root.add_workers(make_reporter(root));
+
+  demo_log()->info("demo_service: starting {} workers on 2 threads; Ctrl-C or SIGTERM stops it", root.num_workers());
+  return fluid::serve(root, {.threads = 2});
+}
