@@ -24,16 +24,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 std::size_t parse_threads(std::string_view text) {
   std::size_t value = 0;
   const auto* end = text.data() + text.size();
@@ -90,7 +80,7 @@ void collect(Worker& worker, const std::string& prefix, std::vector<WorkerOutcom
   const bool own_outcome = worker.worker_state() == WorkerState::force_stopped ||
                            (reason == StopReason::failed && is_leaf(worker));
   if (own_outcome && reason == StopReason::failed) {
-    out.push_back({path, StopReason::failed, message_of(worker.failure())});
+    out.push_back({path, StopReason::failed, error_message(worker.failure())});
   } else if (worker.worker_state() == WorkerState::force_stopped) {
     out.push_back({path, StopReason::forced,
                    "did not stop within its grace period of " + std::to_string(worker.stopping_grace_period().count()) +
@@ -212,7 +202,7 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
     startup_error = std::current_exception();
   }
   if (startup_error) {
-    logger()->error("{} failed to start: {}", root.worker_name(), message_of(startup_error));
+    logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
     co_await root.shutdown();
     signals.cancel();
     log_report(root);

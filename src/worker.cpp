@@ -21,16 +21,6 @@ using detail::WorkerCore;
 
 namespace {
 
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 // After the first forced cancel, a worker still not finished (an on_shutdown()
 // stuck on an operation) is cancelled again, at most this often.
 constexpr std::chrono::milliseconds min_recancel_interval{100};
@@ -70,7 +60,7 @@ void detail::transition(WorkerCore& core, WorkerState from, WorkerState to, std:
     try {
       (*listener)(change);
     } catch (...) {
-      logger()->error("{}: a state listener threw: {}", name, describe(std::current_exception()));
+      logger()->error("{}: a state listener threw: {}", name, error_message(std::current_exception()));
     }
   }
 }
@@ -92,7 +82,7 @@ Subscription detail::subscribe(const std::shared_ptr<WorkerCore>& core, const st
   try {
     (*shared)({name, state, state, "current state"});
   } catch (...) {
-    logger()->error("{}: a state listener threw: {}", name, describe(std::current_exception()));
+    logger()->error("{}: a state listener threw: {}", name, error_message(std::current_exception()));
   }
   std::weak_ptr<Listeners> weak = listeners;
   return Subscription([weak, id] {
@@ -119,7 +109,7 @@ namespace {
 // Safety net: the lifecycle coroutine never lets an exception out, but if
 // it ever did, waiters must still be released rather than hang.
 void abandon(WorkerCore& core, const std::exception_ptr& error) {
-  logger()->critical("{}: internal error escaped the worker coroutine: {}", core.name, describe(error));
+  logger()->critical("{}: internal error escaped the worker coroutine: {}", core.name, error_message(error));
   {
     std::lock_guard lock(core.mutex);
     if (core.finished) return;
@@ -250,7 +240,7 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
     if (!failure) {
       failure = error;
     } else if (error != failure) {  // a group rethrows the failure that stopped it: not news
-      logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, describe(error));
+      logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, error_message(error));
     }
   }
 }
@@ -273,7 +263,7 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   const auto from = core.state.exchange(to);
   const std::string text = reason == StopReason::normal   ? "normal shutdown"
                            : reason == StopReason::forced ? "forced shutdown"
-                                                          : describe(failure);
+                                                          : error_message(failure);
   if (reason == StopReason::failed) {
     logger()->error("{} stopped running: {}", core.name, text);
   } else {
@@ -283,7 +273,7 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   try {
     after_shutdown(text, exit_code(reason));
   } catch (...) {
-    logger()->error("{}: after_shutdown() threw: {}", core.name, describe(std::current_exception()));
+    logger()->error("{}: after_shutdown() threw: {}", core.name, error_message(std::current_exception()));
   }
   {
     std::lock_guard lock(core.mutex);
@@ -331,7 +321,7 @@ Task<nlohmann::json> Worker::status() {
   if (core_->reason && core_->finished) {
     out["stop_reason"] = to_string(*core_->reason);
     out["exit_code"] = exit_code(*core_->reason);
-    if (core_->error) out["error"] = describe(core_->error);
+    if (core_->error) out["error"] = error_message(core_->error);
   }
   co_return out;
 }

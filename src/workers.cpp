@@ -56,16 +56,6 @@ struct Workers::State {
 
 namespace {
 
-std::string message_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 double jitter_factor(double jitter) {
   thread_local std::mt19937 random{std::random_device{}()};
   return 1.0 + std::uniform_real_distribution<double>(-jitter, jitter)(random);
@@ -204,7 +194,7 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
       --state->unfinished;
       state->exited.push_back(raw);
       if (auto error = raw->failure()) {
-        logger()->error("{}: child {} failed: {}", group_name, raw->worker_name(), message_of(error));
+        logger()->error("{}: child {} failed: {}", group_name, raw->worker_name(), error_message(error));
         state->failures.push_back({raw->worker_name(), error});
         state->failed.push_back(raw);
         state->handled.push_back(false);
@@ -258,7 +248,7 @@ bool Workers::supervise_exits() {
     if (slot == state_->index.end()) continue;
     auto& child = state_->children[slot->second];
     const bool failed = worker->stop_reason() == StopReason::failed;
-    if (failed) child.last_error = message_of(worker->failure());
+    if (failed) child.last_error = error_message(worker->failure());
     if (!child.factory) return false;  // aio-fluid: any child's stop stops the group
     if (child.policy == RestartPolicy::on_failure && !failed) continue;  // done, and that is fine
     const auto now = Clock::now();

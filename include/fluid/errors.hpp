@@ -4,7 +4,9 @@
 /// service can catch "anything fluid complained about" in one place, and each
 /// message names the worker (or the input) at fault.
 
+#include <exception>
 #include <stdexcept>
+#include <string>
 
 namespace fluid {
 
@@ -27,5 +29,8 @@ struct QueueClosedError : FluidError {
 struct QueueFullError : FluidError {
   using FluidError::FluidError;
 };
+
+/// The message of `error`: what() of a std::exception, else "unknown exception".
+std::string error_message(const std::exception_ptr& error);
 
 }  // namespace fluid
