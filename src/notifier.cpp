@@ -1,7 +1,7 @@
 #include "fluid/detail/notifier.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -23,27 +23,36 @@ Notifier::Ticket Notifier::ticket() const {
 }
 
 Task<bool> Notifier::wait(Ticket ticket, Clock::time_point deadline) {
-  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
   {
     std::lock_guard lock(mutex_);
     if (notifications_ != ticket) co_return true;
-    waiters_.push_back(waiter);
   }
-  // Parking on our own executor's timer means notify_all() (which cancels it
-  // through that executor) cannot slip between registration and the wait.
+  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
   waiter->timer.expires_at(deadline);
-  auto [ec] = co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  {
-    std::lock_guard lock(mutex_);
-    if (waiter->notified) co_return true;
+  // The wait is started under the mutex that notify_all() cancels under, so
+  // the two never touch the timer at once and a notification cannot fall
+  // between "registered" and "waiting", whatever threads run the executor.
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto [ec] = co_await asio::async_initiate<decltype(token), void(boost::system::error_code)>(
+      [this, &waiter, ticket](auto handler) {
+        std::lock_guard lock(mutex_);
+        if (notifications_ != ticket) waiter->timer.expires_at(Clock::time_point::min());  // completes at once
+        waiters_.push_back(waiter);
+        waiter->timer.async_wait(std::move(handler));
+      },
+      token);
+  std::lock_guard lock(mutex_);
+  if (waiter->notified || notifications_ != ticket) {
+    forget(waiter);
+    co_return true;
   }
   forget(waiter);
   if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
   co_return false;
 }
 
+// Under mutex_.
 void Notifier::forget(const std::shared_ptr<Waiter>& waiter) {
-  std::lock_guard lock(mutex_);
   auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
   if (it != waiters_.end()) {
     *it = std::move(waiters_.back());
@@ -52,17 +61,13 @@ void Notifier::forget(const std::shared_ptr<Waiter>& waiter) {
 }
 
 void Notifier::notify_all() {
-  std::vector<std::shared_ptr<Waiter>> woken;
-  {
-    std::lock_guard lock(mutex_);
-    ++notifications_;
-    woken.swap(waiters_);
-    for (auto& waiter : woken) waiter->notified = true;
+  std::lock_guard lock(mutex_);
+  ++notifications_;
+  for (auto& waiter : waiters_) {
+    waiter->notified = true;
+    waiter->timer.cancel();  // completion is posted, never run inline: no re-entry here
   }
-  for (auto& waiter : woken) {
-    auto& timer = waiter->timer;
-    asio::dispatch(timer.get_executor(), [waiter = std::move(waiter)] { waiter->timer.cancel(); });
-  }
+  waiters_.clear();
 }
 
 Notifier::Clock::time_point deadline_after(Notifier::Clock::duration timeout) {

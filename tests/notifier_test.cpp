@@ -254,3 +254,21 @@ TEST(DeadlineAfter, IsTimeoutFromNow) {
   EXPECT_GE(deadline, before + 1s);
   EXPECT_LE(deadline, Clock::now() + 1s);
 }
+
+TEST(Notifier, AWaiterOnAMultiThreadedLoopWithoutAStrandNeverMissesANotification) {
+  // Regression: notify_all() used to cancel the timer through the executor,
+  // which on a 2-thread loop could run between registration and the wait.
+  Notifier notifier;
+  int woken_by_deadline = 0;
+  fluid::run(
+      [&]() -> Task<> {
+        auto executor = co_await asio::this_coro::executor;
+        for (int i = 0; i < 5000; ++i) {
+          const auto ticket = notifier.ticket();
+          asio::post(executor, [&] { notifier.notify_all(); });
+          if (!co_await notifier.wait(ticket, deadline_after(generous))) ++woken_by_deadline;
+        }
+      }(),
+      {.threads = 2});
+  EXPECT_EQ(woken_by_deadline, 0);
+}

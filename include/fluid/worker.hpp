@@ -77,7 +77,8 @@ class Worker {
   bool is_stopped() const noexcept;
 
   /// Asks run() to return: running -> stopping, anything else unchanged.
-  /// Never blocks; safe from any thread and from signal handling code.
+  /// Never blocks; safe from any thread and from an asio::signal_set handler
+  /// (not from a raw POSIX signal handler: it takes a mutex).
   virtual void gracefully_stop();
 
   /// Starts the worker and returns once on_startup() has completed, so

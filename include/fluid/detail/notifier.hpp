@@ -18,8 +18,9 @@ namespace fluid::detail {
 /// A condition variable for coroutines: the waiter takes a ticket, checks its
 /// condition, and waits with the ticket; a notify_all() that happened after the
 /// ticket was taken makes the wait return at once, so no wake-up is lost.
-/// Each waiting coroutine parks on a timer of its own executor; notify_all()
-/// cancels those timers through their executors, so it is safe from any thread.
+/// Each waiting coroutine parks on a timer of its own executor, started and
+/// cancelled under the notifier's mutex: notify_all() is safe from any thread,
+/// and waiters may run on any executor, a multi-threaded one included.
 class Notifier {
  public:
   using Clock = std::chrono::steady_clock;
@@ -53,7 +54,7 @@ class Notifier {
 
  private:
   struct Waiter;
-  void forget(const std::shared_ptr<Waiter>& waiter);
+  void forget(const std::shared_ptr<Waiter>& waiter);  // under mutex_
 
   mutable std::mutex mutex_;
   Ticket notifications_ = 0;
