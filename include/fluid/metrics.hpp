@@ -1,0 +1,74 @@
+#pragma once
+/// @file
+/// Metrics of a worker tree in the Prometheus text exposition format 0.0.4.
+
+#include "fluid/task.hpp"
+#include "fluid/worker.hpp"
+#include "fluid/worker_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fluid {
+
+/// The Content-Type of prometheus_text()'s output.
+inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+/// One worker of a tree and where it sits in it.
+struct TreeWorker {
+  /// "root/child/grandchild": each segment is the worker's key in its parent's
+  /// status() (its name, or "name_2" for a repeated name), so paths are unique.
+  std::string path;
+  /// The worker; valid while the tree does not change (see worker_tree()).
+  Worker* worker = nullptr;
+  /// The index in the result of the parent group; nullopt for the root.
+  std::optional<std::size_t> parent;
+  /// The worker's key in its parent's status(); the root's name for the root.
+  std::string key;
+};
+
+/// Every worker of the tree under `root`, depth first, each group before its
+/// children; a leaf is a worker whose workers() is {itself}.
+/// @warning The pointers come from workers(): a supervised child replaced by a
+/// restart (on another thread, or while the caller is suspended) leaves its
+/// entry dangling. Use the result at once, on the root's executor.
+std::vector<TreeWorker> worker_tree(Worker& root);
+
+/// A worker as the metrics see it, at one moment.
+struct WorkerSample {
+  std::string path;                       ///< as TreeWorker::path
+  WorkerState state = WorkerState::init;  ///< worker_state()
+  /// The worker's own status(); for a group, its children's map (unused by the metrics).
+  nlohmann::json status = nlohmann::json::object();
+  /// How often the parent group restarted this child: its parent's status()
+  /// entry "restarts", present only for a supervised child.
+  std::optional<std::uint64_t> restarts;
+};
+
+/// Samples every worker of the tree under `root` (see worker_tree()), calling
+/// each worker's own status(). Await it on the root's executor.
+[[nodiscard]] Task<std::vector<WorkerSample>> sample_tree(Worker& root);
+
+/// Renders `samples` as Prometheus text (format 0.0.4), each family with its
+/// # HELP and # TYPE lines once, every sample labelled worker="<path>":
+///   fluid_worker_up                    gauge: 1 running, else 0
+///   fluid_worker_state{state}          gauge: 1 for the current state, 0 for the others
+///   fluid_worker_restarts_total        counter: supervised children only
+///   fluid_queue_size                   gauge: queue consumers only (status "queue_size")
+///   fluid_messages_processed_total     counter: status "processed"
+///   fluid_messages_dropped_total       counter: status "dropped"
+///   fluid_handler_latency_seconds      histogram: status "handler_latency"
+/// Fields missing from a status are skipped, never reported as 0.
+std::string prometheus_text(const std::vector<WorkerSample>& samples);
+
+/// `value` escaped for a label value between double quotes: \ -> \\, " -> \",
+/// newline -> \n.
+std::string escape_label_value(std::string_view value);
+
+}  // namespace fluid
