@@ -1,0 +1,86 @@
+#pragma once
+/// @file
+/// StatusServer: a worker serving a worker tree's status, health, readiness
+/// and metrics over HTTP.
+
+#include "fluid/worker.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fluid {
+
+namespace detail {
+struct StatusServerState;
+}
+
+/// Where a StatusServer listens and how long it waits for a client.
+struct StatusServerOptions {
+  /// The IP address to bind (IPv4 or IPv6 literal, no host names).
+  std::string address = "127.0.0.1";
+  /// The TCP port; 0 lets the system pick a free one (see StatusServer::port()).
+  std::uint16_t port = 0;
+  /// How long a connection may take to send a complete request (and to take
+  /// the response) before it is closed; an idle keep-alive connection too.
+  std::chrono::milliseconds read_timeout{5000};
+};
+
+/// Lets probes and scrapers see inside a running service.
+///
+/// A service made of workers needs to answer orchestrators ("is it alive, is it
+/// ready?") and monitoring ("what is each worker doing?") without each service
+/// writing an HTTP endpoint. StatusServer is a Worker, so it joins a group like
+/// any other, and serves, over HTTP/1.1 with keep-alive, about its `target`
+/// (usually the group that contains it, so it reports on itself too):
+///
+///   GET /status   200, the JSON of target.status()
+///   GET /health   liveness: 200 while every worker of the tree is running,
+///                 else 503 naming those that are not
+///   GET /ready    readiness: 200 from target.is_ready() (startup completed)
+///                 until a stop is requested, else 503
+///   GET /metrics  Prometheus text 0.0.4 (see prometheus_text())
+///
+/// HEAD works wherever GET does. An unknown path is 404, another method 405
+/// (with Allow), a malformed request 400 (and the connection is closed).
+/// Connections are served concurrently on the server's executor. A stop
+/// request ends run() at once; on_shutdown() then closes the listening socket
+/// and every open connection, so a slow or silent client never delays the stop.
+///
+/// @warning Lifetime: `target` must outlive the server, which holds when the
+/// server is one of target's children. Requests call target.status() and walk
+/// target.workers() from the server's executor; with several threads (serve()
+/// with threads > 1) that is another strand than target's.
+class StatusServer : public Worker {
+ public:
+  /// A server reporting on `target`, to listen as `options` say once started.
+  /// Default name: "status_server".
+  explicit StatusServer(Worker& target, StatusServerOptions options = {}, WorkerOptions worker = {});
+  ~StatusServer() override;
+
+  /// The bound port once on_startup() has completed (useful with port 0); 0
+  /// before. Thread-safe.
+  std::uint16_t port() const noexcept;
+
+  /// Worker status plus "listening" ("ADDRESS:PORT", once bound) and
+  /// "connections" (how many are open now).
+  Task<nlohmann::json> status() override;
+
+ protected:
+  /// Binds and listens, then logs "<name> listening on ADDRESS:PORT".
+  /// @throws FluidError naming the worker and ADDRESS:PORT if the address is
+  ///         malformed or cannot be bound (e.g. the port is in use).
+  Task<> on_startup() override;
+  /// Accepts connections until a stop is requested, spawning one coroutine per
+  /// connection on the worker's executor.
+  Task<> run() override;
+  /// Closes the listening socket and every open connection, then waits for
+  /// their coroutines to end (at once: their pending operations are aborted).
+  Task<> on_shutdown() override;
+
+ private:
+  std::shared_ptr<detail::StatusServerState> state_;
+};
+
+}  // namespace fluid

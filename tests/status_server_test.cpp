@@ -1,0 +1,615 @@
+// StatusServer over a real socket (127.0.0.1, port 0) with a Beast client and,
+// where installed, curl: every path, errors, readiness through the lifecycle,
+// liveness when a child stops, slow clients vs. shutdown, bind failures.
+
+#include "support/prometheus_format.hpp"
+#include "support/workers.hpp"
+
+#include <fluid/status_server.hpp>
+#include <fluid/workers.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <sstream>
+#include <thread>
+
+using namespace fluid;
+using namespace fluid::test;
+using Clock = std::chrono::steady_clock;
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+using Reply = http::response<http::string_body>;
+
+Task<beast::tcp_stream> connect(std::uint16_t port) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
+  stream.expires_after(5s);
+  co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), asio::use_awaitable);
+  co_return stream;
+}
+
+/// Sends one request on `stream` and reads the reply (a HEAD reply has no body).
+Task<Reply> exchange(beast::tcp_stream& stream, http::verb verb, std::string target, bool keep_alive = true) {
+  http::request<http::empty_body> request{verb, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  request.keep_alive(keep_alive);
+  stream.expires_after(5s);
+  co_await http::async_write(stream, request, asio::use_awaitable);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.skip(verb == http::verb::head);
+  co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+  co_return parser.release();
+}
+
+/// One request on a fresh connection.
+Task<Reply> request(std::uint16_t port, std::string target, http::verb verb = http::verb::get) {
+  auto stream = co_await connect(port);
+  co_return co_await exchange(stream, verb, std::move(target), false);
+}
+
+/// Writes `bytes` as they are and returns everything the server sends until it closes.
+Task<std::string> raw_exchange(std::uint16_t port, std::string bytes) {
+  auto stream = co_await connect(port);
+  co_await asio::async_write(stream, asio::buffer(bytes), asio::use_awaitable);
+  std::string received;
+  char chunk[1024];
+  for (;;) {
+    auto [error, n] = co_await stream.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+    received.append(chunk, n);
+    if (error) break;
+  }
+  co_return received;
+}
+
+/// Whether the server closed `stream` (end of file) within `limit`.
+Task<bool> closed_by_peer(beast::tcp_stream& stream, std::chrono::milliseconds limit) {
+  stream.expires_after(limit);
+  char byte;
+  auto [error, n] = co_await stream.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(asio::use_awaitable));
+  co_return error == asio::error::eof || error == asio::error::connection_reset;
+}
+
+nlohmann::json json_of(const Reply& reply) { return nlohmann::json::parse(reply.body()); }
+
+std::string errors_of(const Exposition& e) {
+  std::string out;
+  for (const auto& error : e.errors) out += error + "\n";
+  return out;
+}
+
+/// A group "root" holding a StatusServer on 127.0.0.1, port 0, plus `children`.
+struct Service {
+  explicit Service(std::vector<std::shared_ptr<Worker>> children = {}, StatusServerOptions options = {})
+      : root(std::move(children), WorkersOptions{.name = "root"}),
+        server(std::make_shared<StatusServer>(root, std::move(options))) {
+    root.add_workers(server);
+  }
+  Workers root;
+  std::shared_ptr<StatusServer> server;
+};
+
+/// Takes long to start: lets a test look at the service while it starts.
+class SlowStart : public NiceWorker {
+ public:
+  explicit SlowStart(std::chrono::milliseconds delay) : NiceWorker({.name = "slow_start"}), delay_(delay) {}
+
+ protected:
+  Task<> on_startup() override { co_await sleep(delay_); }
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+/// Takes long to stop: lets a test look at the service while it stops.
+class SlowStop : public Worker {
+ public:
+  explicit SlowStop(std::chrono::milliseconds delay) : Worker({.name = "slow_stop"}), delay_(delay) {}
+
+ protected:
+  Task<> run() override {
+    while (is_running()) co_await sleep_while_running(1h);
+  }
+  Task<> on_shutdown() override { co_await sleep(delay_); }
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+/// Fails at once: under supervision with a long backoff it stays stopped a while.
+class FailsAtOnce : public Worker {
+ public:
+  FailsAtOnce() : Worker({.name = "fragile"}) {}
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    throw std::runtime_error("fragile broke");
+  }
+};
+
+/// Its status() fails, after suspending.
+class BrokenStatus : public NiceWorker {
+ public:
+  BrokenStatus() : NiceWorker({.name = "broken"}) {}
+  Task<nlohmann::json> status() override {
+    co_await sleep(1ms);
+    throw std::runtime_error("status unavailable");
+  }
+};
+
+/// Captures what the "fluid" logger writes while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) { logger()->sinks().push_back(sink_); }
+  ~CapturedLog() { std::erase(logger()->sinks(), sink_); }
+  std::string text() {
+    logger()->flush();
+    return stream_.str();
+  }
+
+ private:
+  std::ostringstream stream_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- binding
+
+TEST(StatusServer, PortIsZeroBeforeStartupAndTheBoundPortAfterAndItIsLogged) {
+  CapturedLog log;
+  fluid::run([&]() -> Task<> {
+    Service service;
+    EXPECT_EQ(service.server->port(), 0);
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    EXPECT_NE(port, 0);
+    EXPECT_NE(log.text().find("status_server listening on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << log.text();
+    co_await service.root.shutdown();
+  }());
+}
+
+TEST(StatusServer, APortInUseFailsStartupWithAFluidErrorNamingTheWorkerAndAddress) {
+  fluid::run([]() -> Task<> {
+    Service first;
+    co_await first.root.startup();
+    const auto port = first.server->port();
+    NiceWorker target;
+    StatusServer second(target, {.port = port}, {.name = "second_server"});
+    try {
+      co_await second.startup();
+      ADD_FAILURE() << "startup on a port in use succeeded";
+    } catch (const FluidError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("second_server"), std::string::npos) << what;
+      EXPECT_NE(what.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << what;
+    }
+    EXPECT_TRUE(second.is_stopped());
+    co_await second.shutdown();
+    co_await first.root.shutdown();
+  }());
+}
+
+TEST(StatusServer, AMalformedAddressFailsStartupWithAFluidError) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target;
+    StatusServer server(target, {.address = "not-an-address", .port = 0});
+    try {
+      co_await server.startup();
+      ADD_FAILURE() << "startup with a malformed address succeeded";
+    } catch (const FluidError& e) {
+      EXPECT_NE(std::string(e.what()).find("status_server: cannot listen on not-an-address:0"), std::string::npos)
+          << e.what();
+    }
+  }());
+}
+
+// ---------------------------------------------------------------- paths
+
+TEST(StatusServer, StatusIsTheTargetsStatusAsJson) {
+  fluid::run([]() -> Task<> {
+    Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    const auto reply = co_await request(port, "/status");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok);
+    EXPECT_EQ(reply[http::field::content_type], "application/json");
+    const auto status = json_of(reply);
+    EXPECT_EQ(status.at("worker").at("state"), "running");
+    const auto& own = status.at("status_server");
+    EXPECT_EQ(own.at("running"), true) << "the server reports on itself";
+    EXPECT_EQ(own.at("listening"), "127.0.0.1:" + std::to_string(port));
+    EXPECT_EQ(own.at("connections"), 1) << "the one asking";
+  }());
+}
+
+TEST(StatusServer, HealthIs200WhileEveryWorkerOfTheTreeRuns) {
+  fluid::run([]() -> Task<> {
+    Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
+    co_await service.root.startup();
+    const auto reply = co_await request(service.server->port(), "/health");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok);
+    EXPECT_EQ(reply[http::field::content_type], "application/json");
+    EXPECT_EQ(json_of(reply), (nlohmann::json{{"healthy", true}, {"not_running", nlohmann::json::object()}}));
+  }());
+}
+
+TEST(StatusServer, HealthTurns503NamingAChildThatStopped) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    // Supervised with a long backoff: after failing, it stays stopped while the group runs.
+    WorkersOptions options{.name = "inner", .backoff = {.initial = 1h, .max = 1h, .multiplier = 1, .jitter = 0}};
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{}, options);
+    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(); }, RestartPolicy::always);
+    service.root.add_workers(inner);
+    co_await service.root.startup();
+    while (!inner->workers()[0]->is_stopped()) co_await sleep(1ms);
+    const auto reply = co_await request(service.server->port(), "/health");
+    const auto metrics = co_await request(service.server->port(), "/metrics");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(reply),
+              (nlohmann::json{{"healthy", false}, {"not_running", {{"root/inner/fragile", "stopped"}}}}));
+    const auto e = parse_exposition(metrics.body());
+    EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/inner/fragile"})"), 0.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_state{worker="root/inner/fragile",state="stopped"})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_restarts_total{worker="root/inner/fragile"})"), 0.0);
+  }());
+}
+
+TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
+  fluid::run([]() -> Task<> {
+    // The server starts first, then the slow child keeps the group starting.
+    Service service;
+    service.root.add_workers(std::make_shared<SlowStart>(300ms));
+    bool started = false;
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [&]() -> Task<> {
+          co_await service.root.startup();
+          started = true;
+        },
+        asio::detached);
+    while (service.server->port() == 0) co_await sleep(1ms);
+    const auto during = co_await request(service.server->port(), "/ready");
+    EXPECT_FALSE(started);
+    while (!started) co_await sleep(1ms);
+    const auto after = co_await request(service.server->port(), "/ready");
+    co_await service.root.shutdown();
+    EXPECT_EQ(during.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(during), (nlohmann::json{{"ready", false}, {"state", "running"}}));
+    EXPECT_EQ(after.result(), http::status::ok);
+    EXPECT_EQ(json_of(after), (nlohmann::json{{"ready", true}, {"state", "running"}}));
+  }());
+}
+
+TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
+  fluid::run([]() -> Task<> {
+    // The server watches a group it is not part of, so it outlives the group's stop.
+    Workers target({std::make_shared<SlowStop>(300ms)}, {.name = "target"});
+    StatusServer server(target);
+    co_await target.startup();
+    co_await server.startup();
+    const auto before = co_await request(server.port(), "/ready");
+    target.gracefully_stop();
+    const auto ready = co_await request(server.port(), "/ready");
+    const auto health = co_await request(server.port(), "/health");
+    const bool still_stopping = !target.is_stopped();
+    co_await target.shutdown();
+    const auto stopped = co_await request(server.port(), "/ready");
+    co_await server.shutdown();
+    EXPECT_EQ(before.result(), http::status::ok);
+    EXPECT_TRUE(still_stopping) << "the test looked too late";
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready), (nlohmann::json{{"ready", false}, {"state", "stopping"}}));
+    EXPECT_EQ(health.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(health).at("not_running").at("target"), "stopping");
+    EXPECT_EQ(stopped.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(stopped).at("state"), "stopped");
+  }());
+}
+
+TEST(StatusServer, MetricsAreValidPrometheusTextLabelledByWorkerPath) {
+  fluid::run([]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>([](int) -> Task<> { co_await sleep(1ms); },
+                                                               WorkerOptions{.name = "consumer"});
+    Service service({consumer});
+    co_await service.root.startup();
+    for (int i = 0; i < 3; ++i) consumer->send(i);
+    while (consumer->processed_count() < 3) co_await sleep(1ms);
+    co_await sleep(5ms);  // the third handler's latency is recorded after it returns
+    const auto reply = co_await request(service.server->port(), "/metrics");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok);
+    EXPECT_EQ(reply[http::field::content_type], "text/plain; version=0.0.4; charset=utf-8");
+    const auto e = parse_exposition(reply.body());
+    EXPECT_TRUE(e.errors.empty()) << errors_of(e) << reply.body();
+    EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root"})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/status_server"})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_state{worker="root/consumer",state="running"})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_queue_size{worker="root/consumer"})"), 0.0);
+    EXPECT_EQ(e.value(R"(fluid_messages_processed_total{worker="root/consumer"})"), 3.0);
+    EXPECT_EQ(e.value(R"(fluid_messages_dropped_total{worker="root/consumer"})"), 0.0);
+    EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_count{worker="root/consumer"})"), 3.0);
+    EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="root/consumer",le="+Inf"})"), 3.0);
+    EXPECT_GT(*e.value(R"(fluid_handler_latency_seconds_sum{worker="root/consumer"})"), 0.0);
+  }());
+}
+
+TEST(StatusServer, AQueryStringDoesNotChangeThePath) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto reply = co_await request(service.server->port(), "/health?verbose=1");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok);
+  }());
+}
+
+TEST(StatusServer, HeadGivesTheHeadersOfGetWithoutABody) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    auto stream = co_await connect(service.server->port());
+    const auto head = co_await exchange(stream, http::verb::head, "/status");
+    const auto get = co_await exchange(stream, http::verb::get, "/status");  // the connection is still usable
+    co_await service.root.shutdown();
+    EXPECT_EQ(head.result(), http::status::ok);
+    EXPECT_EQ(head[http::field::content_type], "application/json");
+    EXPECT_EQ(head[http::field::content_length], std::to_string(get.body().size()));
+    EXPECT_TRUE(head.body().empty());
+  }());
+}
+
+// ---------------------------------------------------------------- errors
+
+TEST(StatusServer, AnUnknownPathIs404) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto reply = co_await request(service.server->port(), "/nope");
+    const auto root = co_await request(service.server->port(), "/");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::not_found);
+    EXPECT_EQ(json_of(reply).at("path"), "/nope");
+    EXPECT_EQ(root.result(), http::status::not_found);
+  }());
+}
+
+TEST(StatusServer, OtherMethodsAre405WithAnAllowHeader) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto post = co_await request(service.server->port(), "/status", http::verb::post);
+    const auto del = co_await request(service.server->port(), "/metrics", http::verb::delete_);
+    co_await service.root.shutdown();
+    for (const auto* reply : {&post, &del}) {
+      EXPECT_EQ(reply->result(), http::status::method_not_allowed);
+      EXPECT_EQ((*reply)[http::field::allow], "GET, HEAD");
+    }
+    EXPECT_EQ(json_of(post).at("method"), "POST");
+  }());
+}
+
+TEST(StatusServer, AMalformedRequestLineIs400AndTheConnectionIsClosed) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    // raw_exchange returns only once the server has closed the connection.
+    const auto garbage = co_await raw_exchange(port, "THIS IS NOT HTTP\r\n\r\n");
+    const auto no_version = co_await raw_exchange(port, "GET /status\r\n\r\n");
+    const auto bad_header = co_await raw_exchange(port, "GET /status HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n");
+    co_await service.root.shutdown();
+    for (const auto& reply : {garbage, no_version, bad_header}) {
+      EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 Bad Request\r\n")) << reply;
+      EXPECT_NE(reply.find("Connection: close\r\n"), std::string::npos) << reply;
+    }
+  }());
+}
+
+TEST(StatusServer, AStatusThatThrowsIs500AndTheServerGoesOn) {
+  fluid::run([]() -> Task<> {
+    Service service({std::make_shared<BrokenStatus>()});
+    co_await service.root.startup();
+    auto stream = co_await connect(service.server->port());
+    const auto status = co_await exchange(stream, http::verb::get, "/status");
+    const auto metrics = co_await exchange(stream, http::verb::get, "/metrics");
+    const auto health = co_await exchange(stream, http::verb::get, "/health");
+    co_await service.root.shutdown();
+    EXPECT_EQ(status.result(), http::status::internal_server_error);
+    EXPECT_EQ(json_of(status).at("detail"), "status unavailable");
+    EXPECT_EQ(metrics.result(), http::status::internal_server_error);
+    EXPECT_EQ(health.result(), http::status::ok) << "health needs no status()";
+  }());
+}
+
+TEST(StatusServer, AnOversizedHeaderIs400) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto reply = co_await raw_exchange(
+        service.server->port(), "GET /status HTTP/1.1\r\nX-Big: " + std::string(16 * 1024, 'x') + "\r\n\r\n");
+    co_await service.root.shutdown();
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 Bad Request\r\n")) << reply.substr(0, 200);
+  }());
+}
+
+// ---------------------------------------------------------------- connections
+
+TEST(StatusServer, KeepAliveServesSeveralRequestsOnOneConnection) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    auto stream = co_await connect(service.server->port());
+    std::vector<unsigned> results;
+    for (const auto* path : {"/status", "/health", "/ready", "/metrics", "/nope"}) {
+      const auto reply = co_await exchange(stream, http::verb::get, path);
+      results.push_back(reply.result_int());
+      EXPECT_TRUE(reply.keep_alive()) << path;
+    }
+    co_await service.root.shutdown();
+    EXPECT_EQ(results, (std::vector<unsigned>{200, 200, 200, 200, 404}));
+  }());
+}
+
+TEST(StatusServer, ConnectionsAreServedConcurrentlyASilentOneBlocksNoOther) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.read_timeout = 30s});
+    co_await service.root.startup();
+    auto silent = co_await connect(service.server->port());
+    auto partial = co_await connect(service.server->port());
+    co_await asio::async_write(partial, asio::buffer(std::string("GET /sta")), asio::use_awaitable);
+    const auto start = Clock::now();
+    const auto reply = co_await request(service.server->port(), "/health");
+    const auto took = Clock::now() - start;
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok);
+    EXPECT_LT(took, 2s);
+  }());
+}
+
+TEST(StatusServer, AClientSilentPastTheReadTimeoutIsDisconnected) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.read_timeout = 100ms});
+    co_await service.root.startup();
+    auto silent = co_await connect(service.server->port());
+    const auto start = Clock::now();
+    const bool closed = co_await closed_by_peer(silent, 5s);
+    const auto took = Clock::now() - start;
+    co_await service.root.shutdown();
+    EXPECT_TRUE(closed);
+    EXPECT_GE(took, 50ms);
+    EXPECT_LT(took, 3s);
+  }());
+}
+
+TEST(StatusServer, HalfOpenClientsDoNotDelayShutdown) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.read_timeout = 30s});
+    co_await service.root.startup();
+    auto silent = co_await connect(service.server->port());
+    auto partial = co_await connect(service.server->port());
+    co_await asio::async_write(partial, asio::buffer(std::string("GET /status HTTP/1.1\r\nHo")), asio::use_awaitable);
+    auto idle = co_await connect(service.server->port());  // keep-alive, between requests
+    co_await exchange(idle, http::verb::get, "/health");
+    co_await sleep(10ms);  // let the server accept and start reading
+    const auto start = Clock::now();
+    co_await service.root.shutdown();
+    const auto took = Clock::now() - start;
+    EXPECT_LT(took, 1s);
+    EXPECT_EQ(service.server->worker_state(), WorkerState::stopped) << "stopped, not forced";
+    EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
+    EXPECT_TRUE(co_await closed_by_peer(silent, 1s));
+    EXPECT_TRUE(co_await closed_by_peer(partial, 1s));
+    EXPECT_TRUE(co_await closed_by_peer(idle, 1s));
+  }());
+}
+
+TEST(StatusServer, ItStopsPromptlyOnItsOwnWhenAskedAndNoLongerAccepts) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target);
+    co_await server.startup();
+    const auto port = server.port();
+    const auto start = Clock::now();
+    co_await server.shutdown();
+    EXPECT_LT(Clock::now() - start, 500ms);
+    EXPECT_EQ(server.worker_state(), WorkerState::stopped);
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    auto [error] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                                 asio::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(error, asio::error::connection_refused);
+  }());
+}
+
+TEST(StatusServer, ServesTargetsOnOtherStrandsWhenTheLoopHasSeveralThreads) {
+  fluid::run(
+      []() -> Task<> {
+        auto consumer = std::make_shared<QueueConsumerWorker<int>>([](int) -> Task<> { co_return; },
+                                                                   WorkerOptions{.name = "consumer"});
+        Service service({consumer, std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
+        co_await service.root.startup();
+        for (int round = 0; round < 20; ++round) {
+          consumer->send(round);
+          const auto metrics = co_await request(service.server->port(), "/metrics");
+          const auto status = co_await request(service.server->port(), "/status");
+          EXPECT_EQ(metrics.result(), http::status::ok);
+          EXPECT_EQ(status.result(), http::status::ok);
+          EXPECT_TRUE(parse_exposition(metrics.body()).errors.empty());
+        }
+        co_await service.root.shutdown();
+      }(),
+      RunOptions{.threads = 2});
+}
+
+// ---------------------------------------------------------------- curl
+
+namespace {
+
+/// Runs `command` and returns its standard output.
+std::string shell(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    ::pclose(pipe);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(StatusServer, CurlSeesEveryPath) {
+  if (std::system("command -v curl >/dev/null 2>&1") != 0) GTEST_SKIP() << "curl is not installed";
+  Service service;
+  std::atomic<std::uint16_t> port{0};
+  std::thread loop([&] {
+    fluid::run([&]() -> Task<> {
+      co_await service.root.startup();
+      port = service.server->port();
+      co_await service.root.wait_for_shutdown();
+    }());
+  });
+  while (port == 0) std::this_thread::sleep_for(1ms);
+  const auto base = "http://127.0.0.1:" + std::to_string(port.load());
+  const auto code = [&](const std::string& args) {
+    return shell("curl -s -o /dev/null -m 5 -w '%{http_code}' " + args);
+  };
+  EXPECT_EQ(code(base + "/status"), "200");
+  EXPECT_EQ(code(base + "/health"), "200");
+  EXPECT_EQ(code(base + "/ready"), "200");
+  EXPECT_EQ(code(base + "/metrics"), "200");
+  EXPECT_EQ(code(base + "/nope"), "404");
+  EXPECT_EQ(code("-X POST " + base + "/status"), "405");
+  EXPECT_EQ(code("-I " + base + "/status"), "200");
+  const auto metrics = shell("curl -s -m 5 " + base + "/metrics");
+  const auto e = parse_exposition(metrics);
+  EXPECT_TRUE(e.errors.empty()) << errors_of(e) << metrics;
+  EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/status_server"})"), 1.0);
+  const auto headers = shell("curl -s -m 5 -D - -o /dev/null " + base + "/metrics");
+  EXPECT_NE(headers.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << headers;
+  service.root.gracefully_stop();  // thread-safe
+  loop.join();
+  EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
+}
