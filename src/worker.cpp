@@ -32,10 +32,12 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   asio::any_io_executor executor;
   {
     std::lock_guard lock(core->mutex);
+    if (core->finished) return;
     first = !core->forced;
     core->forced = true;  // before emitting, so the coroutine reports force_stopped
     executor = core->executor;
   }
+  if (!executor) return;
   if (first) logger()->warn("{} forced shutdown", core->name);
   // cancellation_signal is not thread-safe: emit on the worker's executor.
   asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
@@ -122,6 +124,15 @@ void abandon(WorkerCore& core, const std::exception_ptr& error) {
   detail::transition(core, from, WorkerState::stopped, "internal error");
 }
 
+// The worker's executor (a strand, on a multi-threaded loop) and the
+// cancellation handler co_spawn left in the signal hold the loop's services:
+// drop them while the loop is alive, since the Worker may outlive it.
+void release_executor(WorkerCore& core) {
+  core.cancel.slot().clear();
+  std::lock_guard lock(core.mutex);
+  core.executor = {};
+}
+
 }  // namespace
 
 Worker::Worker(WorkerOptions options)
@@ -191,6 +202,7 @@ Task<> Worker::startup() {
   asio::co_spawn(executor, lifecycle(core),
                  asio::bind_cancellation_slot(core->cancel.slot(), [core](std::exception_ptr e) {
                    if (e) abandon(*core, e);
+                   release_executor(*core);
                  }));
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);

@@ -12,11 +12,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 using namespace fluid;
@@ -48,17 +47,32 @@ class SelfContained : public Worker {
 };
 
 /// Runs each task on a strand of its own (so, maybe, another thread) and
-/// waits for all of them.
+/// waits for all of them; rethrows the first error.
 Task<> on_strands(std::vector<Task<>> tasks) {
+  struct Pending {
+    std::mutex mutex;
+    std::size_t left = 0;
+    std::exception_ptr error;
+    fluid::detail::Notifier done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = tasks.size();
   auto executor = co_await asio::this_coro::executor;
-  using Op = decltype(asio::co_spawn(executor, std::move(tasks.front()), asio::deferred));
-  std::vector<Op> ops;
-  for (auto& task : tasks) ops.push_back(asio::co_spawn(asio::make_strand(executor), std::move(task), asio::deferred));
-  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  for (auto& error : errors) {
-    if (error) std::rethrow_exception(error);
+  for (auto& task : tasks) {
+    asio::co_spawn(asio::make_strand(executor), std::move(task), [pending](std::exception_ptr e) {
+      {
+        std::lock_guard lock(pending->mutex);
+        if (e && !pending->error) pending->error = e;
+        --pending->left;
+      }
+      pending->done.notify_all();
+    });
   }
+  co_await pending->done.wait_until([&] {
+    std::lock_guard lock(pending->mutex);
+    return pending->left == 0;
+  });
+  if (pending->error) std::rethrow_exception(pending->error);
 }
 
 }  // namespace

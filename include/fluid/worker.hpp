@@ -121,7 +121,8 @@ class Worker {
   std::optional<StopReason> stop_reason() const;
   /// The exception that made the worker fail; null unless stop_reason() is failed.
   std::exception_ptr failure() const;
-  /// The executor the worker runs on; empty before startup().
+  /// The executor the worker runs on; empty before startup() and once the
+  /// worker has finished (so a Worker may outlive its event loop).
   boost::asio::any_io_executor executor() const;
 
  protected:
