@@ -473,6 +473,22 @@ TEST(StatusServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   }());
 }
 
+TEST(StatusServer, PipelinedRequestsAreAnsweredInOrder) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    co_await service.root.startup();
+    const auto replies = co_await raw_exchange(service.server->port(),
+                                               "GET /ready HTTP/1.1\r\nHost: x\r\n\r\n"
+                                               "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    co_await service.root.shutdown();
+    const auto first = replies.find("HTTP/1.1 200 OK\r\n");
+    const auto second = replies.find("HTTP/1.1 404 Not Found\r\n");
+    EXPECT_EQ(first, 0u) << replies;
+    EXPECT_NE(second, std::string::npos) << replies;
+    EXPECT_GT(second, first);
+  }());
+}
+
 TEST(StatusServer, ConnectionsAreServedConcurrentlyASilentOneBlocksNoOther) {
   fluid::run([]() -> Task<> {
     Service service({}, {.read_timeout = 30s});
