@@ -4,7 +4,7 @@
 #   make deps    install the Debian packages the build needs (scripts/install-deps)
 #   make build   configure + build the dev (Debug) tree: library, tests, examples
 #   make test    build + run the whole test suite in the dev tree
-#   make demo    build + run the demo ($(DEMO)); DURATION=... is passed through
+#   make demo    build + run the demo ($(DEMO)); DURATION=... and STATUS_PORT=... are passed through
 #   make bench   release build with benchmarks; runs bench/run, or every bench binary
 #   make asan    build + test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan    build + test under ThreadSanitizer
@@ -25,6 +25,9 @@ DEMO_ARGS ?=
 
 ifdef DURATION
 export DURATION
+endif
+ifdef STATUS_PORT
+export STATUS_PORT
 endif
 
 .PHONY: all deps configure build test demo bench asan tsan clean

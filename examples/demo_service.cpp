@@ -12,15 +12,20 @@
 // worker that returns: a child that stops stops its group). DEMO_STUBBORN=1
 // adds a worker that ignores stop requests, so only a second signal (or the
 // root's grace period) ends it, with exit code 1. LOG_LEVEL and the FLUID_*
-// variables of docs/serving.md apply. STATUS_PORT is reserved for a status
-// endpoint, not implemented yet.
+// variables of docs/serving.md apply. A StatusServer serves /status, /health,
+// /ready and /metrics on 127.0.0.1:STATUS_PORT (default 8089; STATUS_PORT=0
+// picks a free port, logged at startup): see docs/observability.md.
+//
+//   $ STATUS_PORT=8089 ./demo_service &  curl -s 127.0.0.1:8089/metrics
 
 #include <fluid/fluid.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -131,12 +136,30 @@ class Stubborn : public fluid::Worker {
   }
 };
 
+/// The status endpoint's port when STATUS_PORT is unset.
+constexpr std::uint16_t default_status_port = 8089;
+
+/// STATUS_PORT: a port number, 0 for any free port; unset: default_status_port.
+std::uint16_t status_port() {
+  const auto text = fluid::env("STATUS_PORT");
+  if (!text) return default_status_port;
+  std::uint16_t port = 0;
+  const auto* end = text->data() + text->size();
+  const auto [stop, ec] = std::from_chars(text->data(), end, port);
+  if (text->empty() || ec != std::errc{} || stop != end) {
+    throw fluid::FluidError("STATUS_PORT: \"" + *text + "\" is not a port number (0-65535, 0: any free port)");
+  }
+  return port;
+}
+
 }  // namespace
 
 int main() {
   std::optional<std::chrono::milliseconds> duration;
+  std::uint16_t port = 0;
   try {
     if (auto text = fluid::env("DURATION")) duration = fluid::parse_seconds(*text, "DURATION");
+    port = status_port();
   } catch (const fluid::FluidError& e) {
     demo_log()->error("demo_service: {}", e.what());
     return fluid::exit_failed;
@@ -153,11 +176,8 @@ int main() {
   fluid::Workers root({event_log, dispatcher, make_producer(event_log, dispatcher)}, {.name = "demo_service"});
   if (duration) root.add_workers(std::make_shared<StopAfter>(*duration));
   if (fluid::env("DEMO_STUBBORN").value_or("") == "1") root.add_workers(std::make_shared<Stubborn>());
-  // Room for a status endpoint: a worker serving root.status() over HTTP on
-  // STATUS_PORT would join the group here.
-  if (auto port = fluid::env("STATUS_PORT")) {
-    demo_log()->warn("STATUS_PORT={} ignored: the status endpoint is not implemented yet", *port);
-  }
+  // The status endpoint reports on the group it belongs to (itself included).
+  root.add_workers(std::make_shared<fluid::StatusServer>(root, fluid::StatusServerOptions{.port = port}));
   root.add_workers(make_reporter(root));
 
   demo_log()->info("demo_service: starting {} workers on 2 threads; Ctrl-C or SIGTERM stops it", root.num_workers());
