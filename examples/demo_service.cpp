@@ -113,8 +113,8 @@ class StopAfter : public fluid::Worker {
 
  protected:
   fluid::Task<> run() override {
-    // Not `if (co_await ...)`: g++ 12.2 miscompiles a coroutine body that is
-    // just an if with co_await in its condition (GCC PR 106188).
+    // Not `if (co_await ...)`: g++ 12.2 miscompiles a coroutine whose body is
+    // just an if with co_await in its condition (it crashes on resume).
     const bool elapsed = co_await sleep_while_running(duration_);
     if (elapsed) demo_log()->info("DURATION of {} ms elapsed: stopping the service", duration_.count());
   }
