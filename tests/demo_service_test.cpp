@@ -138,6 +138,10 @@ std::string demo_path() {
 #endif
 }
 
+// The demo's status endpoint on a free port: tests run in parallel, and the
+// default port may be taken.
+constexpr const char* any_port = "STATUS_PORT=0";
+
 // Generous: a Debug or sanitizer build on a busy machine starts slowly.
 constexpr auto startup_limit = 30s;
 // Stopping takes milliseconds; a few seconds is the failure limit.
@@ -166,7 +170,7 @@ class DemoService : public ::testing::Test {
 };
 
 TEST_F(DemoService, SigtermStopsItCleanlyWithExitCodeZeroWithinASecond) {
-  Process demo(demo_path(), {"LOG_LEVEL=info"});
+  Process demo(demo_path(), {"LOG_LEVEL=info", any_port});
   ASSERT_TRUE(demo.wait_for_output("demo_service started running", startup_limit)) << demo.output();
   std::this_thread::sleep_for(300ms);  // events flowing: the stop has work in flight to finish
 
@@ -183,7 +187,7 @@ TEST_F(DemoService, SigtermStopsItCleanlyWithExitCodeZeroWithinASecond) {
 }
 
 TEST_F(DemoService, ASecondSigintForcesAWorkerThatIgnoresStopAndExitsWithCodeOne) {
-  Process demo(demo_path(), {"LOG_LEVEL=info", "DEMO_STUBBORN=1"});
+  Process demo(demo_path(), {"LOG_LEVEL=info", any_port, "DEMO_STUBBORN=1"});
   ASSERT_TRUE(demo.wait_for_output("demo_service started running", startup_limit)) << demo.output();
 
   demo.send_signal(SIGINT);
@@ -204,7 +208,7 @@ TEST_F(DemoService, ASecondSigintForcesAWorkerThatIgnoresStopAndExitsWithCodeOne
 }
 
 TEST_F(DemoService, DurationStopsItOnItsOwnWithExitCodeZero) {
-  Process demo(demo_path(), {"LOG_LEVEL=info", "DURATION=0.3"});
+  Process demo(demo_path(), {"LOG_LEVEL=info", any_port, "DURATION=0.3"});
   const auto status = demo.wait_exit(startup_limit);
 
   ASSERT_TRUE(status) << demo.output();
@@ -215,7 +219,7 @@ TEST_F(DemoService, DurationStopsItOnItsOwnWithExitCodeZero) {
 }
 
 TEST_F(DemoService, AMalformedDurationIsRefusedWithExitCodeTwo) {
-  Process demo(demo_path(), {"DURATION=soon"});
+  Process demo(demo_path(), {any_port, "DURATION=soon"});
   const auto status = demo.wait_exit(startup_limit);
 
   ASSERT_TRUE(status) << demo.output();
