@@ -301,7 +301,11 @@ Task<> Worker::shutdown() {
   gracefully_stop();
   auto finished = [&] { return core->is_finished(); };
   auto wait = core->grace;
-  while (!co_await core->changed.wait_until(finished, detail::deadline_after(wait))) {
+  for (;;) {
+    // Named, never awaited inside a condition: g++ 12 miscompiles some of
+    // those (GCC PR 106188), crashing when the coroutine resumes.
+    const bool done = co_await core->changed.wait_until(finished, detail::deadline_after(wait));
+    if (done) break;
     detail::force_stop(core);
     wait = std::max(core->grace, min_recancel_interval);
   }

@@ -76,7 +76,8 @@ class QueueConsumer : public Worker {
         if (message) gate_.handed_over(1);
         co_return message;
       }
-      if (!co_await gate_.message_ready.wait(ticket, deadline)) {
+      const bool woken = co_await gate_.message_ready.wait(ticket, deadline);  // not in the if: GCC PR 106188
+      if (!woken) {
         std::lock_guard lock(gate_.mutex);
         gate_.consumer_woke();
         co_return std::nullopt;
@@ -108,7 +109,9 @@ class QueueConsumer : public Worker {
   /// records each handler's latency. The run() of the ready-made consumers.
   template <class Handle>
   Task<> consume(Handle handle) {
-    while (co_await next_batch()) {
+    for (;;) {
+      const bool more = co_await next_batch();  // not in the condition: GCC PR 106188
+      if (!more) break;
       auto started = std::chrono::steady_clock::now();
       while (!batch_.empty() && keeps_consuming()) {
         T message = std::move(batch_.front());

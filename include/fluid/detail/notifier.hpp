@@ -48,7 +48,9 @@ class Notifier {
     for (;;) {
       const Ticket seen = ticket();
       if (condition()) co_return true;
-      if (!co_await wait(seen, deadline)) co_return condition();
+      // Named, not awaited inside the if: g++ 12 miscompiles that (GCC PR 106188).
+      const bool notified = co_await wait(seen, deadline);
+      if (!notified) co_return condition();
     }
   }
 
