@@ -74,7 +74,7 @@ bool is_leaf(Worker& worker) {
   return children.size() == 1 && children.front() == &worker;
 }
 
-void collect(Worker& worker, const std::string& prefix, std::vector<WorkerOutcome>& out) {
+void collect(Worker& worker, const std::string& prefix, std::string_view forced_by, std::vector<WorkerOutcome>& out) {
   const std::string path = prefix.empty() ? worker.worker_name() : prefix + "/" + worker.worker_name();
   const auto reason = worker.stop_reason();
   const bool own_outcome = worker.worker_state() == WorkerState::force_stopped ||
@@ -82,16 +82,21 @@ void collect(Worker& worker, const std::string& prefix, std::vector<WorkerOutcom
   if (own_outcome && reason == StopReason::failed) {
     out.push_back({path, StopReason::failed, error_message(worker.failure())});
   } else if (worker.worker_state() == WorkerState::force_stopped) {
+    const auto grace = std::to_string(worker.stopping_grace_period().count()) + "ms";
     out.push_back({path, StopReason::forced,
-                   "did not stop within its grace period of " + std::to_string(worker.stopping_grace_period().count()) +
-                       "ms"});
+                   forced_by.empty() ? "did not stop within its grace period of " + grace
+                                     : std::string(forced_by) + " (its grace period: " + grace + ")"});
   }
   if (is_leaf(worker)) return;
-  for (auto* child : worker.workers()) collect(*child, path, out);
+  for (auto* child : worker.workers()) collect(*child, path, forced_by, out);
 }
 
-void log_report(Worker& root) {
-  const auto report = shutdown_report(root);
+void log_report(Worker& root, std::string_view forced_by, const std::exception_ptr& startup_error = nullptr) {
+  const auto report = shutdown_report(root, forced_by);
+  if (report.empty() && startup_error) {
+    logger()->error("shutdown report: {} did not start: {}", root.worker_name(), error_message(startup_error));
+    return;
+  }
   if (report.empty()) {
     logger()->info("shutdown report: every worker stopped cleanly");
     return;
@@ -112,7 +117,8 @@ int exit_code_of(Worker& root) {
 constexpr std::chrono::milliseconds duplicate_signal_window{100};
 
 /// Reacts to SIGINT/SIGTERM: the first asks for a graceful stop, the next force it.
-Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std::chrono::milliseconds> shutdown_timeout) {
+Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std::chrono::milliseconds> shutdown_timeout,
+                      std::shared_ptr<std::string> forced_by) {
   auto executor = co_await asio::this_coro::executor;
   std::optional<std::chrono::steady_clock::time_point> first_at;
   for (;;) {
@@ -133,12 +139,13 @@ Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std
       if (shutdown_timeout) {
         asio::co_spawn(
             executor,
-            [&root, timeout = *shutdown_timeout]() -> Task<> {
+            [&root, timeout = *shutdown_timeout, forced_by]() -> Task<> {
               asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
               co_await (timer.async_wait(asio::use_awaitable) || root.wait_for_shutdown());
               if (!root.is_stopped()) {
                 logger()->warn("{} still running {}ms after the stop signal: forcing it", root.worker_name(),
                                timeout.count());
+                *forced_by = "forced after the shutdown timeout of " + std::to_string(timeout.count()) + "ms";
                 detail::force_stop(WorkerAccess::core(root));
               }
             },
@@ -146,6 +153,7 @@ Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std
       }
     } else {
       logger()->warn("received {} again: forcing {} to stop now", signal_name(number), root.worker_name());
+      if (forced_by->empty()) *forced_by = std::string("forced by a second ") + signal_name(number);
       detail::force_stop(WorkerAccess::core(root));
     }
   }
@@ -190,10 +198,11 @@ Task<> start_root(Worker& root, std::optional<std::chrono::milliseconds> startup
 Task<int> serve_root(Worker& root, Resolved options, bool handle) {
   auto executor = co_await asio::this_coro::executor;
   asio::signal_set signals(executor);
+  auto forced_by = std::make_shared<std::string>();  // why serve() forced the root, if it did
   if (handle) {
     signals.add(SIGINT);
     signals.add(SIGTERM);
-    asio::co_spawn(executor, handle_signals(signals, root, options.shutdown_timeout), asio::detached);
+    asio::co_spawn(executor, handle_signals(signals, root, options.shutdown_timeout, forced_by), asio::detached);
   }
   std::exception_ptr startup_error;
   try {
@@ -205,7 +214,7 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
     logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
     co_await root.shutdown();
     signals.cancel();
-    log_report(root);
+    log_report(root, *forced_by, startup_error);
     co_return exit_failed;
   }
   try {
@@ -213,15 +222,15 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
   } catch (...) {  // reported below through the tree
   }
   signals.cancel();
-  log_report(root);
+  log_report(root, *forced_by);
   co_return exit_code_of(root);
 }
 
 }  // namespace
 
-std::vector<WorkerOutcome> shutdown_report(Worker& root) {
+std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced_by) {
   std::vector<WorkerOutcome> out;
-  collect(root, "", out);
+  collect(root, "", forced_by, out);
   return out;
 }
 

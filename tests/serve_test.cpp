@@ -154,7 +154,11 @@ TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
   EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
   bool named = false;
-  for (const auto& line : shutdown_report(root)) named = named || line.path == "service/stubborn";
+  for (const auto& line : shutdown_report(root, "forced by a second SIGINT")) {
+    if (line.path != "service/stubborn") continue;
+    named = true;
+    EXPECT_EQ(line.detail, "forced by a second SIGINT (its grace period: 3600000ms)");
+  }
   EXPECT_TRUE(named);
 }
 

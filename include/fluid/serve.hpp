@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fluid {
@@ -49,8 +50,9 @@ struct WorkerOutcome {
 };
 
 /// The workers of the tree under `root` that were forced or failed, leaves
-/// and groups alike, depth first.
-std::vector<WorkerOutcome> shutdown_report(Worker& root);
+/// and groups alike, depth first. `forced_by` names what forced the stop
+/// ("forced by a second SIGINT") when it was not the workers' grace periods.
+std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced_by = {});
 
 /// Runs `root` (a group, usually) on a fresh event loop until it stops, and
 /// returns the process exit code (see ExitCode). The first SIGINT/SIGTERM
