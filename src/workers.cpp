@@ -4,14 +4,12 @@
 #include "fluid/log.hpp"
 #include "worker_core.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -30,14 +28,37 @@ std::string_view to_string(RestartPolicy policy) noexcept {
   return "unknown";
 }
 
-struct Workers::Child {
-  std::shared_ptr<Worker> worker;
-  WorkerFactory factory;  // empty: not supervised
+namespace {
+
+/// What a supervised child carries: how to make it again and its restarts.
+/// Kept apart so that a plain child costs a group two pointers, not this.
+struct Supervision {
+  WorkerFactory factory;
   RestartPolicy policy = RestartPolicy::never;
   std::size_t restarts = 0;
-  std::deque<Clock::time_point> recent;  // restarts within the intensity period
+  // Restarts within the intensity period, oldest first. A vector: an empty
+  // std::deque allocates ~600 bytes.
+  std::vector<Clock::time_point> recent;
   std::string last_error;
   std::optional<Clock::time_point> restart_at;
+};
+
+/// A child asked to stop gracefully, and when its grace period runs out.
+struct StopDeadline {
+  Clock::time_point at;
+  std::shared_ptr<Worker> child;
+  friend bool operator>(const StopDeadline& a, const StopDeadline& b) { return a.at > b.at; }
+};
+
+// After a forced stop, a child still not finished (an on_shutdown() stuck on
+// an operation) is forced again, at most this often (as Worker::shutdown()).
+constexpr std::chrono::milliseconds min_reforce_interval{100};
+
+}  // namespace
+
+struct Workers::Child {
+  std::shared_ptr<Worker> worker;
+  std::unique_ptr<Supervision> supervision;  // null: not supervised
 };
 
 struct Workers::State {
@@ -52,6 +73,9 @@ struct Workers::State {
   std::vector<bool> handled;                             // failures[i] answered by a restart or a give-up
   std::vector<std::shared_ptr<StateListener>> tree_listeners;
   std::vector<Subscription> tree_subscriptions;
+  std::vector<StopDeadline> stopping;  // children asked to stop by stop_children(false)
+  std::weak_ptr<detail::WorkerCore> group;  // the group's own core, for the children's observers
+  std::string group_name;
 };
 
 namespace {
@@ -78,7 +102,8 @@ void Workers::add_workers(std::shared_ptr<Worker> worker) { add_child({.worker =
 void Workers::add_supervised(WorkerFactory factory, RestartPolicy policy) {
   if (!factory) throw FluidError("group " + worker_name() + ": add_supervised() got an empty factory");
   auto first = factory();
-  add_child({.worker = std::move(first), .factory = std::move(factory), .policy = policy});
+  add_child({.worker = std::move(first),
+             .supervision = std::make_unique<Supervision>(Supervision{.factory = std::move(factory), .policy = policy})});
 }
 
 void Workers::add_child(Child child) {
@@ -126,7 +151,8 @@ std::vector<ChildFailure> Workers::failures() const {
 
 std::size_t Workers::restarts(std::size_t index) const {
   std::lock_guard lock(state_->mutex);
-  return index < state_->children.size() ? state_->children[index].restarts : 0;
+  if (index >= state_->children.size() || !state_->children[index].supervision) return 0;
+  return state_->children[index].supervision->restarts;
 }
 
 Subscription Workers::subscribe(StateListener listener) {
@@ -154,10 +180,21 @@ Subscription Workers::subscribe(StateListener listener) {
 }
 
 Task<nlohmann::json> Workers::status() {
-  std::vector<Child> children;
+  struct Shown {
+    std::shared_ptr<Worker> worker;
+    nlohmann::json supervision;  // null: not supervised
+  };
+  std::vector<Shown> children;
   {
     std::lock_guard lock(state_->mutex);
-    children = state_->children;
+    for (auto& child : state_->children) {
+      Shown shown{child.worker, nullptr};
+      if (const auto* sup = child.supervision.get()) {
+        shown.supervision = {{"restart_policy", to_string(sup->policy)}, {"restarts", sup->restarts}};
+        if (!sup->last_error.empty()) shown.supervision["last_error"] = sup->last_error;
+      }
+      children.push_back(std::move(shown));
+    }
   }
   nlohmann::json out = nlohmann::json::object();
   for (auto& child : children) {
@@ -165,36 +202,37 @@ Task<nlohmann::json> Workers::status() {
     std::string key = name;
     for (int n = 2; out.contains(key); ++n) key = name + "_" + std::to_string(n);
     auto status = co_await child.worker->status();
-    if (child.factory) {
-      status["restart_policy"] = to_string(child.policy);
-      status["restarts"] = child.restarts;
-      if (!child.last_error.empty()) status["last_error"] = child.last_error;
-    }
+    if (!child.supervision.is_null()) status.update(child.supervision);
     out[key] = std::move(status);
   }
   co_return out;
 }
 
 Task<> Workers::start_child(std::shared_ptr<Worker> child) {
-  // The child's end wakes the group; weak, so a child never keeps its group alive.
+  // The child's end wakes the group; weak, so a child never keeps its group
+  // alive. Small (one closure per child): the rest is in the shared state.
   std::weak_ptr<State> weak = state_;
-  std::weak_ptr<detail::WorkerCore> group = WorkerAccess::core(*this);
-  const std::string group_name = worker_name();
   const Worker* raw = child.get();
   {
     std::lock_guard lock(state_->mutex);
     ++state_->unfinished;
+    if (state_->group.expired()) {
+      state_->group = WorkerAccess::core(*this);
+      state_->group_name = worker_name();
+    }
   }
-  detail::observe_finish(*WorkerAccess::core(*child), [weak, group, group_name, raw] {
+  detail::observe_finish(*WorkerAccess::core(*child), [weak, raw] {
     auto state = weak.lock();
-    auto core = group.lock();
-    if (!state || !core) return;
+    if (!state) return;
+    std::shared_ptr<detail::WorkerCore> core;
     {
       std::lock_guard lock(state->mutex);
+      core = state->group.lock();
+      if (!core) return;
       --state->unfinished;
       state->exited.push_back(raw);
       if (auto error = raw->failure()) {
-        logger()->error("{}: child {} failed: {}", group_name, raw->worker_name(), error_message(error));
+        logger()->error("{}: child {} failed: {}", state->group_name, raw->worker_name(), error_message(error));
         state->failures.push_back({raw->worker_name(), error});
         state->failed.push_back(raw);
         state->handled.push_back(false);
@@ -246,13 +284,13 @@ bool Workers::supervise_exits() {
   for (const Worker* worker : exited) {
     const auto slot = state_->index.find(worker);
     if (slot == state_->index.end()) continue;
-    auto& child = state_->children[slot->second];
+    if (!state_->children[slot->second].supervision) return false;  // aio-fluid: any child's stop stops the group
+    auto& child = *state_->children[slot->second].supervision;
     const bool failed = worker->stop_reason() == StopReason::failed;
     if (failed) child.last_error = error_message(worker->failure());
-    if (!child.factory) return false;  // aio-fluid: any child's stop stops the group
     if (child.policy == RestartPolicy::on_failure && !failed) continue;  // done, and that is fine
     const auto now = Clock::now();
-    while (!child.recent.empty() && now - child.recent.front() > intensity_.period) child.recent.pop_front();
+    std::erase_if(child.recent, [&](Clock::time_point at) { return now - at > intensity_.period; });
     if (child.recent.size() >= intensity_.max_restarts) {
       // The give-up error carries the child's last failure: not reported twice.
       for (std::size_t i = 0; i < state_->failed.size(); ++i) {
@@ -276,7 +314,9 @@ bool Workers::supervise_exits() {
   // Failures answered by a restart are not the group's failure.
   for (std::size_t i = 0; i < state_->failed.size(); ++i) {
     const auto slot = state_->index.find(state_->failed[i]);
-    if (slot != state_->index.end() && state_->children[slot->second].restart_at) state_->handled[i] = true;
+    if (slot == state_->index.end()) continue;
+    const auto& sup = state_->children[slot->second].supervision;
+    if (sup && sup->restart_at) state_->handled[i] = true;
   }
   return true;
 }
@@ -288,9 +328,10 @@ Task<> Workers::restart_due() {
     std::lock_guard lock(state_->mutex);
     for (std::size_t i = 0; i < state_->children.size(); ++i) {
       auto& child = state_->children[i];
-      if (!child.restart_at || *child.restart_at > now) continue;
-      child.restart_at.reset();
-      auto next = child.factory();
+      auto* sup = child.supervision.get();
+      if (!sup || !sup->restart_at || *sup->restart_at > now) continue;
+      sup->restart_at.reset();
+      auto next = sup->factory();
       if (!next || next->has_started()) {
         throw FluidError("group " + worker_name() + ": the factory of " + child.worker->worker_name() +
                          " made a null or already started worker");
@@ -298,7 +339,7 @@ Task<> Workers::restart_due() {
       state_->index.erase(child.worker.get());
       state_->index[next.get()] = i;
       child.worker = next;
-      ++child.restarts;
+      ++sup->restarts;
       for (auto& listener : state_->tree_listeners) {
         state_->tree_subscriptions.push_back(next->subscribe([listener](const StateChange& c) { (*listener)(c); }));
       }
@@ -325,7 +366,8 @@ Task<> Workers::run() {
     {
       std::lock_guard lock(state_->mutex);
       for (auto& child : state_->children) {
-        if (child.restart_at && (!next_restart || *child.restart_at < *next_restart)) next_restart = child.restart_at;
+        const auto* sup = child.supervision.get();
+        if (sup && sup->restart_at && (!next_restart || *sup->restart_at < *next_restart)) next_restart = sup->restart_at;
       }
     }
     // A stop request notifies `changed`, so a pending backoff never delays it.
@@ -341,21 +383,50 @@ void Workers::stop_children(bool force) {
   {
     std::lock_guard lock(state_->mutex);
     for (auto& child : state_->children) {
-      child.restart_at.reset();  // no restart once the group stops
+      if (child.supervision) child.supervision->restart_at.reset();  // no restart once the group stops
       children.push_back(child.worker);
     }
     state_->pending.clear();  // never started: nothing to stop
   }
-  const auto executor = this->executor();
+  // Graceful: ask every child now and note when its own grace period runs
+  // out; on_shutdown() forces those still running then. No coroutine per child.
+  std::vector<StopDeadline> stopping;
+  const auto now = Clock::now();
   for (auto& child : children) {
     if (!child->has_started() || child->is_stopped()) continue;
     if (force) {
       detail::force_stop(WorkerAccess::core(*child));
     } else {
-      asio::co_spawn(executor, shutdown_child(child), asio::detached);
+      child->gracefully_stop();
+      stopping.push_back({now + child->stopping_grace_period(), std::move(child)});
     }
   }
+  std::make_heap(stopping.begin(), stopping.end(), std::greater<>{});
+  std::lock_guard lock(state_->mutex);
+  state_->stopping = std::move(stopping);
 }
+
+namespace {
+
+/// Forces the children of `stopping` (a min-heap by deadline) whose grace
+/// period has run out and that have not finished, as Worker::shutdown() would,
+/// and schedules the next force for each (a stuck on_shutdown()).
+void force_overdue(std::vector<StopDeadline>& stopping) {
+  const auto now = Clock::now();
+  while (!stopping.empty() && stopping.front().at <= now) {
+    std::pop_heap(stopping.begin(), stopping.end(), std::greater<>{});
+    auto due = std::move(stopping.back());
+    stopping.pop_back();
+    const auto& core = WorkerAccess::core(*due.child);
+    if (core->is_finished()) continue;
+    detail::force_stop(core);
+    due.at = now + std::max(due.child->stopping_grace_period(), min_reforce_interval);
+    stopping.push_back(std::move(due));
+    std::push_heap(stopping.begin(), stopping.end(), std::greater<>{});
+  }
+}
+
+}  // namespace
 
 Task<> Workers::on_shutdown() {
   const auto core = WorkerAccess::core(*this);
@@ -365,6 +436,11 @@ Task<> Workers::on_shutdown() {
     forced = core->forced;
   }
   stop_children(forced);
+  std::vector<StopDeadline> stopping;
+  {
+    std::lock_guard lock(state_->mutex);
+    stopping.swap(state_->stopping);
+  }
   auto all_finished = [this] {
     std::lock_guard lock(state_->mutex);
     return state_->unfinished == 0;
@@ -372,12 +448,16 @@ Task<> Workers::on_shutdown() {
   for (;;) {
     bool cancelled = false;
     try {
-      co_await core->changed.wait_until(all_finished);
+      const auto next = stopping.empty() ? Clock::time_point::max() : stopping.front().at;
+      const bool finished = co_await core->changed.wait_until(all_finished, next);
+      if (finished) break;
+      force_overdue(stopping);
     } catch (const boost::system::system_error&) {
       cancelled = true;  // the group was forced while its children were stopping
     }
-    if (!cancelled) break;
+    if (!cancelled) continue;
     stop_children(true);
+    stopping.clear();
     co_await asio::this_coro::reset_cancellation_state();
   }
   std::lock_guard lock(state_->mutex);
