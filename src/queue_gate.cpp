@@ -26,12 +26,6 @@ bool QueueGate::close() noexcept {
   return first;
 }
 
-void QueueGate::handed_over(std::size_t count) noexcept {
-  pending_.fetch_sub(count, std::memory_order_relaxed);
-  processed_.fetch_add(count, std::memory_order_relaxed);
-  if (senders_waiting.load(std::memory_order_acquire) != 0) room_ready.notify_all();
-}
-
 void QueueGate::drop(std::size_t count, std::string_view worker, std::string_view why) {
   if (count == 0) return;
   pending_.fetch_sub(count, std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 
 #include "fluid/detail/latency_histogram.hpp"
 #include "fluid/detail/queue_gate.hpp"
+#include "fluid/errors.hpp"
 #include "fluid/worker.hpp"
 
 #include <chrono>
@@ -112,16 +113,27 @@ class QueueConsumer : public Worker {
     for (;;) {
       const bool more = co_await next_batch();  // not in the condition: GCC PR 106188
       if (!more) break;
+      // One clock read per window of latency_span_ handlers, not per handler:
+      // a clock read costs more than a trivial handler (see LatencyHistogram).
+      // A handler that suspended closes its window at once.
       auto started = std::chrono::steady_clock::now();
+      std::size_t timed = 0;
       while (!batch_.empty() && keeps_consuming()) {
         T message = std::move(batch_.front());
         batch_.pop_front();
         gate_.handed_over(1);
+        bool& switched_before = co_await context_switched();
+        const bool had_switched = switched_before;
+        switched_before = false;
         co_await handle(std::move(message));
-        const auto ended = std::chrono::steady_clock::now();
-        latency_.record(ended - started);
-        started = ended;
+        bool& switched = co_await context_switched();
+        const bool suspended = switched;  // the handler waited: time it (nearly) alone
+        switched = switched || had_switched;
+        if (++timed < latency_span_ && !suspended) continue;
+        started = record_latency(started, timed);
+        timed = 0;
       }
+      if (timed != 0) record_latency(started, timed);
     }
   }
 
@@ -152,6 +164,20 @@ class QueueConsumer : public Worker {
       }
       co_await gate_.message_ready.wait(ticket);
     }
+  }
+
+  // Asio's per-coroutine-thread flag "has suspended since it was last reset"
+  // (what co_spawn itself uses; consume() restores what it found).
+  static auto context_switched() noexcept { return boost::asio::detail::awaitable_thread_has_context_switched{}; }
+
+  // Records the latency of the `count` handlers run since `started`, adapts
+  // the window, and returns now.
+  std::chrono::steady_clock::time_point record_latency(std::chrono::steady_clock::time_point started,
+                                                       std::size_t count) noexcept {
+    const auto ended = std::chrono::steady_clock::now();
+    latency_.record(ended - started, count);
+    latency_span_ = detail::LatencyHistogram::next_span(latency_span_, ended - started);
+    return ended;
   }
 
   // False once stopping with drain_on_stop off: stop handing over a batch.
@@ -219,6 +245,7 @@ class QueueConsumer : public Worker {
   std::deque<T> queue_;  // guarded by gate_.mutex
   std::deque<T> batch_;  // taken from queue_ by consume(), touched only on the worker's executor
   detail::LatencyHistogram latency_;
+  std::size_t latency_span_ = 1;  // handlers timed per clock read, touched only on the worker's executor
 };
 
 /// A queue consumer that awaits `on_message(message)` for each message, in

@@ -21,13 +21,38 @@ class LatencyHistogram {
                                                          10'000'000, 100'000'000, 1'000'000'000, 10'000'000'000};
 
   /// Records one duration. Single writer.
-  void record(std::chrono::nanoseconds d) noexcept {
-    const auto ns = d.count();
+  void record(std::chrono::nanoseconds d) noexcept { record(d, 1); }
+
+  /// Records `count` (>= 1) consecutive durations timed together as `total`,
+  /// for callers that read the clock once per window of fast operations (a
+  /// clock read costs more than a trivial handler). Count and sum are exact.
+  /// So are the buckets when `total` is within the first bucket (so is each
+  /// part) or `count` is 1; otherwise the window is taken as one slow
+  /// operation among fast ones: count - 1 in the first bucket, one in the
+  /// bucket of `total`, so an outlier keeps its bucket. Single writer.
+  void record(std::chrono::nanoseconds total, std::uint64_t count) noexcept {
+    const auto ns = total.count() < 0 ? 0 : total.count();
     std::size_t bucket = 0;
     while (bucket < bounds_ns.size() && ns > bounds_ns[bucket]) ++bucket;
-    bump(counts_[bucket], 1);
-    bump(count_, 1);
-    bump(sum_ns_, static_cast<std::uint64_t>(ns < 0 ? 0 : ns));
+    if (bucket == 0) {
+      bump(counts_[0], count);
+    } else {
+      bump(counts_[0], count - 1);
+      bump(counts_[bucket], 1);
+    }
+    bump(count_, count);
+    bump(sum_ns_, static_cast<std::uint64_t>(ns));
+  }
+
+  /// How many operations to time together next, after a window of `span`
+  /// took `took`: doubles (up to 64) while a window stays well within the
+  /// first bucket, keeps its size while within it, and drops to 1 (each
+  /// operation timed alone) as soon as a window leaves it.
+  static std::size_t next_span(std::size_t span, std::chrono::nanoseconds took) noexcept {
+    constexpr std::size_t max_span = 64;
+    if (took.count() * 2 <= bounds_ns[0]) return span * 2 < max_span ? span * 2 : max_span;
+    if (took.count() <= bounds_ns[0]) return span;
+    return 1;
   }
 
   std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
