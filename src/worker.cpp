@@ -29,6 +29,7 @@ constexpr std::chrono::milliseconds min_recancel_interval{100};
 
 void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   bool first = false;
+  bool spawned = false;
   asio::any_io_executor executor;
   {
     std::lock_guard lock(core->mutex);
@@ -36,9 +37,14 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
     first = !core->forced;
     core->forced = true;  // before emitting, so the coroutine reports force_stopped
     executor = core->executor;
+    spawned = core->spawned;
   }
   if (!executor) return;
   if (first) logger()->warn("{} forced shutdown", core->name);
+  // Until the worker's coroutine has begun, startup() may still be installing
+  // its cancellation handler on another thread: the coroutine emits for us
+  // when it begins (it sees `forced`).
+  if (!spawned) return;
   // cancellation_signal is not thread-safe: emit on the worker's executor.
   asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
 }
@@ -213,6 +219,15 @@ Task<> Worker::startup() {
 }
 
 Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
+  bool forced_already = false;
+  {
+    std::lock_guard lock(core->mutex);
+    core->spawned = true;  // from now on force_stop() emits itself
+    forced_already = core->forced;
+  }
+  // Forced while startup() was still spawning us: cancel now, on our own
+  // executor, so the first co_await below ends like any forced stop.
+  if (forced_already) core->cancel.emit(asio::cancellation_type::terminal);
   std::exception_ptr failure;
   try {
     co_await on_startup();

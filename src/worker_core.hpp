@@ -45,6 +45,7 @@ struct WorkerCore {
   std::atomic<bool> ready{false};  // on_startup() completed (atomic: is_ready() reads it lock-free)
   bool finished = false;  // after_shutdown() returned; nothing touches the Worker any more
   bool forced = false;    // a terminal cancellation was emitted
+  bool spawned = false;   // the worker's coroutine has begun: a forced stop may be emitted to it
   std::exception_ptr startup_error;
   std::optional<StopReason> reason;
   std::exception_ptr error;
