@@ -9,7 +9,9 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <cassert>
 #include <cstdlib>
@@ -114,6 +116,25 @@ void detail::observe_finish(WorkerCore& core, std::function<void()> observer) {
 
 namespace {
 
+bool is_cancellation(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const boost::system::system_error& e) {
+    return e.code() == asio::error::operation_aborted;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Records whether `failure`, just caught, is the worker's own or its reaction
+// to a forced stop: anything thrown before the force is its own; after it,
+// only what on_shutdown() (which runs with the cancellation reset) throws,
+// except the re-cancel of a cleanup stuck past the grace period.
+void note_failure(WorkerCore& core, const std::exception_ptr& failure, bool in_cleanup) {
+  std::lock_guard lock(core.mutex);
+  core.own_failure = !core.forced || (in_cleanup && !is_cancellation(failure));
+}
+
 // Safety net: the lifecycle coroutine never lets an exception out, but if
 // it ever did, waiters must still be released rather than hang.
 void abandon(WorkerCore& core, const std::exception_ptr& error) {
@@ -215,7 +236,10 @@ Task<> Worker::startup() {
     return core->ready || core->finished;
   });
   std::lock_guard lock(core->mutex);
-  if (core->startup_error) std::rethrow_exception(core->startup_error);
+  // Never ready: the outcome's failure if it failed (as wait_for_shutdown()
+  // reports it; a group's on_shutdown() may carry a child's), else what
+  // on_startup() threw (after a forced stop: the cancellation).
+  if (core->startup_error) std::rethrow_exception(core->error ? core->error : core->startup_error);
 }
 
 Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
@@ -233,6 +257,7 @@ Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     co_await on_startup();
   } catch (...) {
     failure = std::current_exception();
+    note_failure(*core, failure, false);
   }
   if (failure) {
     std::lock_guard lock(core->mutex);
@@ -248,6 +273,7 @@ Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
       co_await run();
     } catch (...) {
       failure = std::current_exception();
+      note_failure(*core, failure, false);
     }
   }
   // A forced stop leaves the cancellation set: every co_await, even of
@@ -264,8 +290,14 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
     co_await on_shutdown();
   } catch (...) {
     const auto error = std::current_exception();
-    if (!failure) {
+    bool replaces = !failure;
+    if (failure) {  // a cleanup failure of its own outweighs run()'s reaction to a forced stop
+      std::lock_guard lock(core.mutex);
+      replaces = !core.own_failure && core.forced && !is_cancellation(error);
+    }
+    if (replaces) {
       failure = error;
+      note_failure(core, failure, true);
     } else if (error != failure) {  // a group rethrows the failure that stopped it: not news
       logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, error_message(error));
     }
@@ -274,14 +306,19 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
 
 void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   on_worker_stopped();
-  StopReason reason = failure ? StopReason::failed : StopReason::normal;
+  StopReason reason = StopReason::normal;
   bool forced = false;
   std::vector<std::function<void()>> on_finished;
   {
     std::lock_guard lock(core.mutex);
     forced = core.forced;
-    // The cancel, not run()'s reaction to it, decides; a forced child is not a failure.
-    if (forced || (core.forced_child && !failure)) reason = StopReason::forced;
+    // A failure of the worker's own stays the outcome, also when the forced
+    // cancel came later (it interrupted the cleanup); what run() threw in
+    // reaction to the cancel does not count. A forced child is not a failure.
+    if (failure && !core.own_failure) failure = nullptr;
+    reason = failure ? StopReason::failed
+             : (forced || core.forced_child) ? StopReason::forced
+                                             : StopReason::normal;
     core.reason = reason;
     if (reason == StopReason::failed) core.error = failure;
     on_finished.swap(core.on_finished);

@@ -46,6 +46,7 @@ struct WorkerCore {
   bool finished = false;  // after_shutdown() returned; nothing touches the Worker any more
   bool forced = false;    // a terminal cancellation was emitted
   bool spawned = false;   // the worker's coroutine has begun: a forced stop may be emitted to it
+  bool own_failure = false;  // the failure being carried is not a reaction to `forced`
   std::exception_ptr startup_error;
   std::optional<StopReason> reason;
   std::exception_ptr error;

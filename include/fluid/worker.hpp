@@ -85,7 +85,10 @@ class Worker {
   /// "started" means "ready".
   /// @throws WorkerStartError if the worker was already started.
   /// @throws FluidError for a bad grace period (option or environment).
-  /// @throws whatever on_startup() threw; the worker then ends stopped.
+  /// @throws whatever on_startup() threw (the worker's failure, as
+  ///         wait_for_shutdown() reports it); the worker then ends stopped.
+  /// @throws boost::system::system_error (operation_aborted) if a forced stop
+  ///         cancelled on_startup(); the worker then ends force_stopped.
   [[nodiscard]] Task<> startup();
 
   /// Stops the worker: gracefully_stop(), wait up to the grace period, then
@@ -135,7 +138,9 @@ class Worker {
   virtual Task<> on_startup();
   /// Runs after run() on every exit path (clean, failed, forced, and after a
   /// failed on_startup()), so it can release what on_startup() opened. After
-  /// a forced stop it runs with cancellation reset. Default: nothing.
+  /// a forced stop it runs with cancellation reset, so what it throws then
+  /// (other than a re-cancel when stuck) is a failure of its own, reported as
+  /// the worker's (code 2, state force_stopped). Default: nothing.
   virtual Task<> on_shutdown();
   /// Called exactly once per run, after on_shutdown(), with aio-fluid's reason
   /// and code ("normal shutdown" 0, "forced shutdown" 1, error message 2).
