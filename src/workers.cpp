@@ -243,7 +243,16 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
     }
     core->changed.notify_all();
   });
-  co_await child->startup();
+  // A child forced while starting (its on_startup() cancelled) is a forced
+  // stop, not a failure: the observer above has recorded its exit and run()
+  // deals with it like any other. Anything else startup() throws fails us.
+  std::exception_ptr error;
+  try {
+    co_await child->startup();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error && child->stop_reason() != StopReason::forced) std::rethrow_exception(error);
 }
 
 void Workers::validate_options() const {
