@@ -31,6 +31,22 @@ std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view 
   return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000.0)));
 }
 
+std::size_t parse_thread_count(std::string_view text, std::string_view what) {
+  auto fail = [&](std::string_view why) {
+    throw FluidError(std::string(what) + ": \"" + std::string(text) + "\" is not a positive whole number of threads (" +
+                     std::string(why) + ")");
+  };
+  std::size_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty()) fail("empty");
+  if (ec == std::errc::result_out_of_range) fail("too large");
+  if (ec != std::errc{} || stop != end) fail("expected digits such as 4");
+  if (value == 0) fail("zero");
+  if (value > max_thread_count) fail("at most " + std::to_string(max_thread_count));
+  return value;
+}
+
 std::optional<std::string> env(const char* name) {
   if (const char* value = std::getenv(name)) return std::string(value);
   return std::nullopt;

@@ -14,7 +14,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <csignal>
-#include <charconv>
 #include <thread>
 
 namespace fluid {
@@ -23,16 +22,6 @@ namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
-
-std::size_t parse_threads(std::string_view text) {
-  std::size_t value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [stop, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || stop != end || value == 0) {
-    throw FluidError("FLUID_SERVE_THREADS: \"" + std::string(text) + "\" is not a positive whole number of threads");
-  }
-  return value;
-}
 
 struct Resolved {
   std::size_t threads = 1;
@@ -46,7 +35,7 @@ Resolved resolve(const ServeOptions& options) {
     if (*options.threads == 0) throw FluidError("serve: threads must be at least 1, got 0");
     out.threads = *options.threads;
   } else if (auto text = env("FLUID_SERVE_THREADS")) {
-    out.threads = parse_threads(*text);
+    out.threads = parse_thread_count(*text, "FLUID_SERVE_THREADS");
   }
   auto duration = [](const std::optional<std::chrono::milliseconds>& option, const char* variable, const char* what) {
     if (option) {

@@ -32,6 +32,22 @@ std::string fluid_error_message(F f) {
 
 }  // namespace
 
+TEST(ParseThreadCount, AcceptsAPositiveWholeNumberUpToTheMaximum) {
+  EXPECT_EQ(fluid::parse_thread_count("4", "X"), 4u);
+  EXPECT_EQ(fluid::parse_thread_count("1", "X"), 1u);
+  EXPECT_EQ(fluid::parse_thread_count("1024", "X"), fluid::max_thread_count);
+}
+
+TEST(ParseThreadCount, RejectsAnythingElseQuotingTheTextAndNamingTheSetting) {
+  // "18446744073709551616" overflows size_t; "1025" would start a loop per typo.
+  for (const char* bad : {"", "0", "-2", "+2", " 4", "4 ", "2.5", "two", "1025", "18446744073709551616"}) {
+    SCOPED_TRACE(std::string("input \"") + bad + "\"");
+    const auto message = fluid_error_message([&] { (void)fluid::parse_thread_count(bad, "FLUID_SERVE_THREADS"); });
+    EXPECT_NE(message.find("FLUID_SERVE_THREADS"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::string("\"") + bad + "\""), std::string::npos) << message;
+  }
+}
+
 TEST(ParseSeconds, AcceptsADecimalFraction) { EXPECT_EQ(fluid::parse_seconds("0.2", "X"), 200ms); }
 
 TEST(ParseSeconds, AcceptsAWholeNumber) { EXPECT_EQ(fluid::parse_seconds("10", "X"), 10s); }

@@ -4,6 +4,7 @@
 /// that cannot be understood is an error, never silently replaced by a default.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,16 @@ inline constexpr std::chrono::milliseconds default_stopping_grace_period{10'000}
 /// @throws FluidError quoting `text` if it is empty, malformed, negative, NaN,
 ///         infinite or too large.
 std::chrono::milliseconds parse_seconds(std::string_view text, std::string_view what);
+
+/// The most threads a setting such as FLUID_SERVE_THREADS may ask for: more
+/// is a typo (or a unit mix-up), not a loop fluid should try to start.
+inline constexpr std::size_t max_thread_count = 1024;
+
+/// Parses a positive whole number of threads ("4"), at most max_thread_count.
+/// Decimal digits only: no sign, no spaces, no fraction.
+/// @param what names the setting in the error message (e.g. the variable name).
+/// @throws FluidError quoting `text` if it is empty, malformed, zero or too large.
+std::size_t parse_thread_count(std::string_view text, std::string_view what);
 
 /// The value of environment variable `name`, if set.
 std::optional<std::string> env(const char* name);
