@@ -15,6 +15,8 @@
 
 #include <cassert>
 #include <cstdlib>
+#include <typeindex>
+#include <unordered_map>
 
 namespace fluid {
 
@@ -26,6 +28,16 @@ namespace {
 // After the first forced cancel, a worker still not finished (an on_shutdown()
 // stuck on an operation) is cancelled again, at most this often.
 constexpr std::chrono::milliseconds min_recancel_interval{100};
+
+// The default name of a worker type, demangled once per type and thread:
+// demangling costs thousands of instructions, and a program has few worker
+// types but may start a million workers of one.
+const std::string& cached_default_name(const std::type_info& type) {
+  thread_local std::unordered_map<std::type_index, std::string> names;
+  auto it = names.find(type);
+  if (it == names.end()) it = names.emplace(type, detail::default_name(type)).first;
+  return it->second;
+}
 
 }  // namespace
 
@@ -183,7 +195,7 @@ std::string Worker::worker_name() const {
     std::lock_guard lock(core_->mutex);
     if (!core_->name.empty()) return core_->name;
   }
-  return detail::default_name(typeid(*this));
+  return cached_default_name(typeid(*this));
 }
 
 std::size_t Worker::num_workers() const { return 1; }
