@@ -6,7 +6,7 @@
 #include "fluid/log.hpp"
 #include "worker_core.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <typeindex>
 #include <unordered_map>
+#include <utility>
 
 namespace fluid {
 
@@ -172,6 +173,23 @@ void release_executor(WorkerCore& core) {
   core.executor = {};
 }
 
+// The completion of the worker's coroutine, carrying the slot a forced stop
+// cancels it through. A type of its own, not bind_cancellation_slot() of a
+// lambda: with no associated executor, co_spawn's handler in that slot keeps
+// no copy of the worker's executor, so a Worker outliving its loop (whose
+// completion the loop dropped when it stopped) holds no dead strand.
+struct LifecycleDone {
+  std::shared_ptr<WorkerCore> core;
+
+  using cancellation_slot_type = asio::cancellation_slot;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return core->cancel.slot(); }
+
+  void operator()(std::exception_ptr e) const {
+    if (e) abandon(*core, e);
+    release_executor(*core);
+  }
+};
+
 }  // namespace
 
 Worker::Worker(WorkerOptions options)
@@ -239,10 +257,7 @@ Task<> Worker::startup() {
   }
   detail::transition(*core, WorkerState::init, WorkerState::running, "startup");
   asio::co_spawn(executor, lifecycle(core),
-                 asio::bind_cancellation_slot(core->cancel.slot(), [core](std::exception_ptr e) {
-                   if (e) abandon(*core, e);
-                   release_executor(*core);
-                 }));
+                 LifecycleDone{core});
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
     return core->ready || core->finished;
@@ -351,9 +366,11 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   } catch (...) {
     logger()->error("{}: after_shutdown() threw: {}", core.name, error_message(std::current_exception()));
   }
+  asio::any_io_executor executor;  // dropped here, on the loop, not by a Worker outliving it
   {
     std::lock_guard lock(core.mutex);
     core.finished = true;  // from here on the Worker object may be destroyed
+    executor = std::exchange(core.executor, {});
   }
   core.changed.notify_all();
   for (auto& observer : on_finished) observer();

@@ -719,3 +719,44 @@ TEST(FaultInjection, ForcedStopRacingStartupFromAnotherThreadEndsTheWorkerCleanl
       }(),
       {.threads = 2});
 }
+
+TEST(FaultInjection, WorkerOutlivingItsMultiThreadedLoopReleasesNothingOfItLate) {
+  // Found by the stress test under AddressSanitizer: when fluid::run ended
+  // right after a worker finished, the completion handler that drops the
+  // worker's strand could be abandoned with the loop; destroying the worker
+  // afterwards then touched the dead loop's strand service (use after free).
+  // A worker whose whole life never suspends: its coroutine's completion is
+  // then posted, not run inline, and the loop may stop before running it.
+  class FailsAtOnce : public Worker {
+   protected:
+    Task<> on_startup() override {
+      throw Injected("no");
+      co_return;
+    }
+    Task<> run() override { co_return; }
+  };
+  for (int round = 0; round < 500; ++round) {
+    auto worker = std::make_shared<FailsAtOnce>();
+    fluid::run(
+        [&]() -> Task<> {
+          // Started elsewhere; this coroutine is woken by the worker's end
+          // and returns at once, racing the worker's own completion.
+          auto loop = co_await asio::this_coro::executor;
+          asio::co_spawn(
+              asio::make_strand(loop),
+              [&]() -> Task<> {
+                co_await sleep(0ms);  // through the scheduler: maybe the other thread
+                co_await worker->startup();
+              },
+              [](std::exception_ptr) {});
+          while (!worker->has_started()) co_await sleep(0ms);
+          try {
+            co_await worker->wait_for_shutdown();
+          } catch (const Injected&) {
+          }
+        }(),
+        {.threads = 2});
+    EXPECT_TRUE(worker->is_stopped());
+    worker.reset();  // after the loop is gone
+  }
+}

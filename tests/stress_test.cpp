@@ -805,6 +805,7 @@ Task<> sequence(Run& run) {
   phase = 4;
   co_await run.root().shutdown();
   phase = 5;
+  run.control = {};  // a strand must not outlive its loop (fluid::run destroys it on return)
 }
 
 // ------------------------------------------------------------------ checks
