@@ -109,12 +109,15 @@ void Workers::add_supervised(WorkerFactory factory, RestartPolicy policy) {
 void Workers::add_child(Child child) {
   auto& worker = child.worker;
   if (!worker) throw FluidError("group " + worker_name() + ": a child worker is null");
+  std::lock_guard lock(state_->mutex);
+  // The state is read under the lock on_startup() takes its list of children
+  // under, so a child added while the group starts is in that list or
+  // pending for run(): never both (started twice), never neither.
   const auto state = worker_state();
   if (state == WorkerState::stopping || is_stopped()) {
     throw FluidError("group " + worker_name() + ": cannot add worker " + worker->worker_name() + " while " +
                      std::string(to_string(state)));
   }
-  std::lock_guard lock(state_->mutex);
   if (state_->index.contains(worker.get())) return;
   if (worker->has_started()) {
     throw FluidError("group " + worker_name() + ": worker " + worker->worker_name() +
@@ -270,6 +273,8 @@ Task<> Workers::on_startup() {
   {
     std::lock_guard lock(state_->mutex);
     for (auto& child : state_->children) children.push_back(child.worker);
+    // Added after startup() made the group running: in this list already.
+    state_->pending.clear();
   }
   for (auto& child : children) co_await start_child(child);
 }
