@@ -8,6 +8,11 @@
 #   make bench   release build with benchmarks; runs bench/run, or every bench binary
 #   make asan    build + test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan    build + test under ThreadSanitizer
+#   make stress  a long stress run in the dev tree: STRESS_SEQUENCES (50000,
+#                a few minutes) random lifecycle sequences, seed STRESS_SEED
+#   make fuzz    build the libFuzzer targets with clang (build/fuzz) and run
+#                each for FUZZ_SECONDS (60)
+#   make memcheck  every example under valgrind memcheck (build/memcheck)
 #   make clean   remove build/
 
 JOBS ?= 2
@@ -30,7 +35,7 @@ ifdef STATUS_PORT
 export STATUS_PORT
 endif
 
-.PHONY: all deps configure build test demo bench asan tsan clean
+.PHONY: all deps configure build test demo bench asan tsan stress fuzz memcheck clean
 
 all: build
 
@@ -70,6 +75,20 @@ bench: build-release
 	  done; \
 	  if [ $$found -eq 0 ]; then echo "bench: no benchmarks yet (bench/*.cpp)"; fi; \
 	fi
+
+# The short run of tests/stress_test.cpp is part of `make test`; this is the long one.
+STRESS_SEQUENCES ?= 50000
+stress: configure-dev
+	$(CMAKE) --build --preset dev --parallel $(JOBS) --target stress_test
+	FLUID_STRESS_SEQUENCES=$(STRESS_SEQUENCES) $(if $(STRESS_SEED),FLUID_STRESS_SEED=$(STRESS_SEED)) \
+	  build/dev/tests/stress_test
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) bash fuzz/run build/fuzz
+
+memcheck: deps
+	MEMCHECK_JOBS=$(JOBS) bash scripts/memcheck build/memcheck
 
 clean:
 	rm -rf build
