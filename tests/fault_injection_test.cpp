@@ -529,9 +529,9 @@ TEST(FaultInjection, BlockingHandlerOnOneThreadDoesNotDelayAnotherWorkersStop) {
           co_return;
         });
         NiceWorker nice;
-        consumer.send(1);
         co_await consumer.startup();
         co_await nice.startup();
+        consumer.send(1);  // now, so the handler runs on the consumer's strand, not inline in startup()
         while (!blocking) co_await sleep(1ms);
         const auto start = Clock::now();
         co_await nice.shutdown();
