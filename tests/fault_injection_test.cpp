@@ -138,18 +138,18 @@ TEST(FaultInjection, OnStartupThrowingFailsStartupAndTheWorkerEndsStoppedAfterCl
   CapturedLog log;
   fluid::run([&]() -> Task<> {
     FaultyWorker worker(Hook::on_startup, {.name = "faulty"});
-    const auto error1 = co_await error_of(worker.startup());
-    EXPECT_EQ(error1, "on_startup failed");
+    const auto error = co_await error_of(worker.startup());
+    EXPECT_EQ(error, "on_startup failed");
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
     EXPECT_EQ(worker.stop_reason(), StopReason::failed);
     EXPECT_TRUE(worker.on_shutdown_ran);
     EXPECT_EQ(worker.after_shutdown_calls, 1);
     EXPECT_EQ(worker.code, 2);
     EXPECT_EQ(worker.reason, "on_startup failed");
-    const auto error2 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error2, "on_startup failed");
-    const auto error3 = co_await error_of(worker.shutdown());
-    EXPECT_EQ(error3, "");
+    const auto late_error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(late_error, "on_startup failed");
+    const auto shutdown_error = co_await error_of(worker.shutdown());
+    EXPECT_EQ(shutdown_error, "");
   }());
   EXPECT_TRUE(log.contains("error faulty stopped running: on_startup failed")) << log.text();
 }
@@ -159,12 +159,12 @@ TEST(FaultInjection, RunThrowingIsRethrownToEveryWaiterAndNeverByShutdown) {
   fluid::run([&]() -> Task<> {
     FaultyWorker worker(Hook::run, {.name = "faulty"});
     co_await worker.startup();
-    const auto error4 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error4, "run failed");
-    const auto error5 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error5, "run failed");  // a late waiter too
-    const auto error6 = co_await error_of(worker.shutdown());
-    EXPECT_EQ(error6, "");
+    const auto error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(error, "run failed");
+    const auto late_error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(late_error, "run failed");  // a late waiter too
+    const auto shutdown_error = co_await error_of(worker.shutdown());
+    EXPECT_EQ(shutdown_error, "");
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
     EXPECT_EQ(worker.stop_reason(), StopReason::failed);
     EXPECT_TRUE(worker.on_shutdown_ran);
@@ -184,8 +184,8 @@ TEST(FaultInjection, OnShutdownThrowingAfterACleanRunIsTheWorkersFailure) {
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
     EXPECT_EQ(worker.stop_reason(), StopReason::failed);
     EXPECT_EQ(worker.code, 2);
-    const auto error7 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error7, "on_shutdown failed");
+    const auto error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(error, "on_shutdown failed");
   }());
 }
 
@@ -198,8 +198,8 @@ TEST(FaultInjection, AfterShutdownThrowingIsLoggedAndChangesNothing) {
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
     EXPECT_EQ(worker.stop_reason(), StopReason::normal);
     EXPECT_EQ(worker.after_shutdown_calls, 1);
-    const auto error8 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error8, "");
+    const auto error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(error, "");
   }());
   EXPECT_TRUE(log.contains("after_shutdown() threw: after_shutdown failed")) << log.text();
 }
@@ -266,8 +266,8 @@ TEST(FaultInjection, RunFailureStaysTheOutcomeWhenItsCleanupHasToBeForced) {
     EXPECT_EQ(worker.worker_state(), WorkerState::force_stopped);  // the cancel did happen
     EXPECT_EQ(worker.stop_reason(), StopReason::failed);
     EXPECT_EQ(worker.code, 2);
-    const auto error9 = co_await error_of(worker.wait_for_shutdown());
-    EXPECT_EQ(error9, "lost the connection");
+    const auto error = co_await error_of(worker.wait_for_shutdown());
+    EXPECT_EQ(error, "lost the connection");
   }());
   EXPECT_TRUE(log.contains("error slow_cleanup stopped running: lost the connection")) << log.text();
 }
@@ -350,8 +350,8 @@ TEST(FaultInjection, RunSwallowingTheCancellationOnceInAGroupIsStillForcedOut) {
     EXPECT_EQ(swallower->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(nice->worker_state(), WorkerState::stopped);
     EXPECT_EQ(group.stop_reason(), StopReason::forced);
-    const auto error11 = co_await error_of(group.wait_for_shutdown());
-    EXPECT_EQ(error11, "");
+    const auto error = co_await error_of(group.wait_for_shutdown());
+    EXPECT_EQ(error, "");
   }());
 }
 
@@ -370,8 +370,8 @@ TEST(FaultInjection, MessageHandlerThrowingFailsTheConsumerAndCountsTheRestAsDro
         {.name = "consumer"});
     for (int m = 0; m < 10; ++m) consumer.send(m);
     co_await consumer.startup();
-    const auto error12 = co_await error_of(consumer.wait_for_shutdown());
-    EXPECT_EQ(error12, "cannot handle 3");
+    const auto error = co_await error_of(consumer.wait_for_shutdown());
+    EXPECT_EQ(error, "cannot handle 3");
     EXPECT_EQ(handled, (std::vector<int>{0, 1, 2, 3}));
     EXPECT_EQ(consumer.processed_count(), 4u);
     EXPECT_EQ(consumer.dropped_count(), 6u);
@@ -389,8 +389,8 @@ TEST(FaultInjection, MessageHandlerThrowingBeforeReturningATaskFailsTheConsumer)
     consumer.send(1);
     consumer.send(2);
     co_await consumer.startup();
-    const auto error13 = co_await error_of(consumer.wait_for_shutdown());
-    EXPECT_EQ(error13, "not even a coroutine");
+    const auto error = co_await error_of(consumer.wait_for_shutdown());
+    EXPECT_EQ(error, "not even a coroutine");
     EXPECT_EQ(consumer.processed_count() + consumer.dropped_count(), 2u);
   }());
 }
@@ -423,8 +423,8 @@ TEST(FaultInjection, DispatcherHandlerThrowingFailsTheConsumerOnceTheOtherHandle
     AsyncConsumer<int> consumer(router, {.name = "routed"});
     for (int m = 0; m < 5; ++m) consumer.send(m);
     co_await consumer.startup();
-    const auto error14 = co_await error_of(consumer.wait_for_shutdown());
-    EXPECT_EQ(error14, "bad handler at 2");
+    const auto error = co_await error_of(consumer.wait_for_shutdown());
+    EXPECT_EQ(error, "bad handler at 2");
     EXPECT_EQ(audited, (std::vector<int>{0, 1, 2}));  // message 2's audit completed too
     EXPECT_EQ(consumer.processed_count(), 3u);
     EXPECT_EQ(consumer.dropped_count(), 2u);
@@ -438,8 +438,8 @@ TEST(FaultInjection, DispatcherHandlerThrowingBeforeReturningATaskFailsTheConsum
     AsyncConsumer<int> consumer(router);
     consumer.send(1);
     co_await consumer.startup();
-    const auto error15 = co_await error_of(consumer.wait_for_shutdown());
-    EXPECT_EQ(error15, "plain throw");
+    const auto error = co_await error_of(consumer.wait_for_shutdown());
+    EXPECT_EQ(error, "plain throw");
     EXPECT_EQ(consumer.processed_count() + consumer.dropped_count(), 1u);
   }());
 }
@@ -453,8 +453,8 @@ TEST(FaultInjection, EventTypeThrowingFailsTheConsumer) {
     consumer.send(1);
     consumer.send(2);
     co_await consumer.startup();
-    const auto error16 = co_await error_of(consumer.wait_for_shutdown());
-    EXPECT_EQ(error16, "no event type");
+    const auto error = co_await error_of(consumer.wait_for_shutdown());
+    EXPECT_EQ(error, "no event type");
     EXPECT_EQ(consumer.processed_count(), 1u);
     EXPECT_EQ(consumer.dropped_count(), 1u);
   }());
@@ -628,8 +628,8 @@ TEST(FaultInjection, FailureDeepInANestedGroupReachesTheRootWithItsName) {
     auto inner = make<Workers>(std::vector<std::shared_ptr<Worker>>{make<NiceWorker>(), bad}, WorkersOptions{.name = "inner"});
     Workers root({make<NiceWorker>(), inner}, {.name = "root"});
     co_await root.startup();
-    const auto error18 = co_await error_of(root.wait_for_shutdown());
-    EXPECT_EQ(error18, "run failed");
+    const auto error = co_await error_of(root.wait_for_shutdown());
+    EXPECT_EQ(error, "run failed");
     EXPECT_EQ(root.stop_reason(), StopReason::failed);
     EXPECT_EQ(root.failures().size(), 1u);
     if (!root.failures().empty()) {
@@ -650,8 +650,8 @@ TEST(FaultInjection, ChildFailingToStartFailsTheGroupStartupAndStopsTheOthers) {
     auto bad = make<FaultyWorker>(Hook::on_startup, WorkerOptions{.name = "bad"});
     auto never = make<NiceWorker>(WorkerOptions{.name = "never"});
     Workers group({first, bad, never});
-    const auto error19 = co_await error_of(group.startup());
-    EXPECT_EQ(error19, "on_startup failed");
+    const auto error = co_await error_of(group.startup());
+    EXPECT_EQ(error, "on_startup failed");
     EXPECT_EQ(group.stop_reason(), StopReason::failed);
     EXPECT_EQ(first->worker_state(), WorkerState::stopped);
     EXPECT_EQ(bad->worker_state(), WorkerState::stopped);

@@ -398,7 +398,6 @@ class Planner {
       const int group = groups_[random_.below(groups_.size())];
       add_node(group, depth_of(group) + 1, random_.chance(20), /*extra=*/true);
     }
-    for (const auto& node : plan_.nodes) consumers_ += node.is_consumer();
     plan_.presend = random_.chance(30) ? static_cast<int>(random_.below(5)) : 0;
     const auto actors = 1 + random_.below(4);
     for (std::size_t a = 0; a < actors; ++a) plan_.actors.push_back(make_ops(a == 0, false));
@@ -588,7 +587,6 @@ class Planner {
   Random random_;
   Plan plan_;
   std::vector<int> groups_;
-  int consumers_ = 0;
 };
 
 // ------------------------------------------------------------------ running
