@@ -7,14 +7,18 @@
 #include "worker_core.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cassert>
 #include <cstdlib>
+#include <type_traits>
 #include <typeindex>
 #include <unordered_map>
 #include <utility>
@@ -165,7 +169,7 @@ void abandon(WorkerCore& core, const std::exception_ptr& error) {
 }
 
 // The worker's executor (a strand, on a multi-threaded loop) and the
-// cancellation handler co_spawn left in the signal hold the loop's services:
+// cancellation state left in the signal's slot hold the loop's services:
 // drop them while the loop is alive, since the Worker may outlive it.
 void release_executor(WorkerCore& core) {
   core.cancel.slot().clear();
@@ -173,22 +177,13 @@ void release_executor(WorkerCore& core) {
   core.executor = {};
 }
 
-// The completion of the worker's coroutine, carrying the slot a forced stop
-// cancels it through. A type of its own, not bind_cancellation_slot() of a
-// lambda: with no associated executor, co_spawn's handler in that slot keeps
-// no copy of the worker's executor, so a Worker outliving its loop (whose
-// completion the loop dropped when it stopped) holds no dead strand.
-struct LifecycleDone {
-  std::shared_ptr<WorkerCore> core;
-
-  using cancellation_slot_type = asio::cancellation_slot;
-  cancellation_slot_type get_cancellation_slot() const noexcept { return core->cancel.slot(); }
-
-  void operator()(std::exception_ptr e) const {
-    if (e) abandon(*core, e);
-    release_executor(*core);
-  }
-};
+using Executor = asio::any_io_executor;
+using AwaitableThread = asio::detail::awaitable_thread<Executor>;
+// Asio's awaitable thread is internal (detail::when_all uses it too); this
+// turns an API change into a clear compile error.
+static_assert(std::is_constructible_v<AwaitableThread, asio::awaitable<asio::detail::awaitable_thread_entry_point, Executor>,
+                                      const Executor&, asio::cancellation_slot, asio::cancellation_state>,
+              "fluid::Worker relies on Boost.Asio's awaitable_thread as in Boost 1.81");
 
 }  // namespace
 
@@ -256,8 +251,13 @@ Task<> Worker::startup() {
     throw WorkerStartError("worker " + name + ": startup() called concurrently");
   }
   detail::transition(*core, WorkerState::init, WorkerState::running, "startup");
-  asio::co_spawn(executor, lifecycle(core),
-                 LifecycleDone{core});
+  // Started as co_spawn would, with a terminal-only cancellation state
+  // (co_spawn's default) on core->cancel's slot, but without co_spawn's extra
+  // frame, completion handler, handler work guard and cancellation forwarder:
+  // a few hundred bytes a worker, which count with a million of them.
+  const auto slot = core->cancel.slot();
+  auto work = asio::prefer(executor, asio::execution::outstanding_work.tracked);
+  AwaitableThread(lifecycle(core, std::move(work)), executor, slot, asio::cancellation_state(slot)).launch();
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
     return core->ready || core->finished;
@@ -269,47 +269,58 @@ Task<> Worker::startup() {
   if (core->startup_error) std::rethrow_exception(core->error ? core->error : core->startup_error);
 }
 
-Task<> Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
-  bool forced_already = false;
-  {
-    std::lock_guard lock(core->mutex);
-    core->spawned = true;  // from now on force_stop() emits itself
-    forced_already = core->forced;
-  }
-  // Forced while startup() was still spawning us: cancel now, on our own
-  // executor, so the first co_await below ends like any forced stop.
-  if (forced_already) core->cancel.emit(asio::cancellation_type::terminal);
-  std::exception_ptr failure;
+Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core, [[maybe_unused]] asio::any_io_executor work) {
+  std::exception_ptr escaped;
   try {
-    co_await on_startup();
-  } catch (...) {
-    failure = std::current_exception();
-    note_failure(*core, failure, false);
-  }
-  if (failure) {
-    std::lock_guard lock(core->mutex);
-    core->startup_error = failure;
-  } else {
+    // Like co_spawn: begin on the worker's executor (a strand, maybe), not
+    // inside the caller of startup().
+    co_await asio::dispatch(asio::use_awaitable);
+    bool forced_already = false;
     {
       std::lock_guard lock(core->mutex);
-      core->ready = true;
+      core->spawned = true;  // from now on force_stop() emits itself
+      forced_already = core->forced;
     }
-    core->changed.notify_all();
-    logger()->info("{} started running", core->name);
+    // Forced while startup() was still launching us: cancel now, on our own
+    // executor, so the first co_await below ends like any forced stop.
+    if (forced_already) core->cancel.emit(asio::cancellation_type::terminal);
+    std::exception_ptr failure;
     try {
-      co_await run();
+      co_await on_startup();
     } catch (...) {
       failure = std::current_exception();
       note_failure(*core, failure, false);
     }
+    if (failure) {
+      std::lock_guard lock(core->mutex);
+      core->startup_error = failure;
+    } else {
+      {
+        std::lock_guard lock(core->mutex);
+        core->ready = true;
+      }
+      core->changed.notify_all();
+      logger()->info("{} started running", core->name);
+      try {
+        co_await run();
+      } catch (...) {
+        failure = std::current_exception();
+        note_failure(*core, failure, false);
+      }
+    }
+    // A forced stop leaves the cancellation set: every co_await, even of
+    // on_shutdown(), would throw and nothing would be released. Reset it here,
+    // in the coroutine that owns the state, before awaiting anything else.
+    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (cancelled != asio::cancellation_type::none) co_await asio::this_coro::reset_cancellation_state();
+    co_await run_on_shutdown(*core, failure);
+    finish(*core, failure);
+  } catch (...) {
+    // Out of an awaitable thread, it would escape from the loop's run().
+    escaped = std::current_exception();
   }
-  // A forced stop leaves the cancellation set: every co_await, even of
-  // on_shutdown(), would throw and nothing would be released. Reset it here,
-  // in the coroutine that owns the state, before awaiting anything else.
-  const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
-  if (cancelled != asio::cancellation_type::none) co_await asio::this_coro::reset_cancellation_state();
-  co_await run_on_shutdown(*core, failure);
-  finish(*core, failure);
+  if (escaped) abandon(*core, escaped);
+  release_executor(*core);
 }
 
 Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {

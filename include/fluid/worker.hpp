@@ -153,7 +153,11 @@ class Worker {
 
  private:
   friend struct WorkerAccess;
-  Task<> lifecycle(std::shared_ptr<detail::WorkerCore> core);
+  // The bottom frame of the worker's coroutine: launched as Asio's own
+  // awaitable thread rather than through co_spawn (worker.cpp says why).
+  using Lifecycle =
+      boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
+  Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core, boost::asio::any_io_executor work);
   Task<> run_on_shutdown(detail::WorkerCore& core, std::exception_ptr& failure);
   void finish(detail::WorkerCore& core, std::exception_ptr failure);
 
