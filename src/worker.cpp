@@ -439,8 +439,15 @@ Subscription Worker::subscribe(StateListener listener) {
 }
 
 Task<bool> Worker::sleep_while_running(std::chrono::steady_clock::duration d) {
-  co_await core_->changed.wait_until([this] { return !is_running(); }, detail::deadline_after(d));
-  co_return is_running();
+  // Notifier::wait directly, not wait_until(): one coroutine frame less per
+  // sleeping worker.
+  const auto deadline = detail::deadline_after(d);
+  for (;;) {
+    const auto seen = core_->changed.ticket();
+    if (!is_running()) co_return false;
+    const bool notified = co_await core_->changed.wait(seen, deadline);
+    if (!notified) co_return is_running();
+  }
 }
 
 std::chrono::milliseconds Worker::stopping_grace_period() const {

@@ -10,12 +10,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -271,4 +273,34 @@ TEST(Notifier, AWaiterOnAMultiThreadedLoopWithoutAStrandNeverMissesANotification
       }(),
       {.threads = 2});
   EXPECT_EQ(woken_by_deadline, 0);
+}
+
+// A waiter lives in its coroutine's frame. A loop torn down with coroutines
+// still waiting destroys those frames: the notifier must neither keep a
+// dangling link to them nor be touched by them once it is gone itself.
+TEST(Notifier, AWaiterWhoseLoopIsTornDownLeavesTheNotifierUsable) {
+  Notifier notifier;
+  {
+    asio::io_context loop;
+    for (int i = 0; i < 3; ++i) {
+      asio::co_spawn(loop, [&]() -> Task<> { co_await notifier.wait(notifier.ticket()); }, asio::detached);
+    }
+    loop.run_for(10ms);  // every coroutine is now waiting
+  }  // their frames are destroyed here, while waiting
+  notifier.notify_all();  // would touch the destroyed waiters if still linked
+  EXPECT_EQ(notifier.ticket(), 1u);
+  EXPECT_TRUE(fluid::run([&]() -> Task<bool> { co_return co_await notifier.wait(0); }()));
+}
+
+TEST(Notifier, ANotifierDestroyedBeforeItsWaitingFramesIsNotTouchedByThem) {
+  asio::io_context loop;
+  auto notifier = std::make_unique<Notifier>();
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(loop, [&notifier]() -> Task<> { co_await notifier->wait(notifier->ticket()); }, asio::detached);
+  }
+  loop.run_for(10ms);
+  notifier.reset();
+  // The loop goes out of scope after this, destroying the waiting frames:
+  // a waiter reaching for the freed notifier is a use after free, which the
+  // asan preset (run by CI) reports as a failure.
 }

@@ -6,9 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <mutex>
-#include <vector>
 
 namespace fluid::detail {
 
@@ -27,6 +25,9 @@ class Notifier {
   using Ticket = std::uint64_t;
 
   Notifier() = default;
+  /// Lets go of the waiters still linked, so a waiting frame destroyed later
+  /// (its loop torn down after this notifier's owner) does not touch it.
+  ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
 
@@ -55,12 +56,15 @@ class Notifier {
   }
 
  private:
+  // A waiting coroutine's timer, kept in its own frame (no allocation per
+  // wait) and linked here while it waits.
   struct Waiter;
-  void forget(const std::shared_ptr<Waiter>& waiter);  // under mutex_
+  void link(Waiter& waiter);    // under mutex_
+  void unlink(Waiter& waiter);  // under mutex_
 
   mutable std::mutex mutex_;
   Ticket notifications_ = 0;
-  std::vector<std::shared_ptr<Waiter>> waiters_;
+  Waiter* waiters_ = nullptr;
 };
 
 /// The deadline `timeout` from now, saturating instead of overflowing.
