@@ -9,7 +9,9 @@ namespace fluid::detail {
 
 SendResult QueueGate::admission() const noexcept {
   if (closed_) return SendResult::closed;
-  if (options_.capacity != 0 && pending() >= options_.capacity) return SendResult::full;
+  // seq_cst, not pending()'s relaxed load: an async_send() that finds the
+  // queue full relies on it (see handed_over()).
+  if (options_.capacity != 0 && pending_.load(std::memory_order_seq_cst) >= options_.capacity) return SendResult::full;
   return SendResult::accepted;
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <atomic>
 #include <numeric>
 #include <thread>
 
@@ -255,6 +256,60 @@ TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
     while (!sent) co_await sleep(1ms);
     co_await consumer.shutdown();
     EXPECT_EQ(handled, (std::vector<int>{1, 2, 3}));
+  }());
+}
+
+TEST(QueueConsumer, AsyncSendFromAnotherThreadIsWokenByEveryHandOverThatMakesRoom) {
+  // Capacity 1: nearly every async_send finds the queue full while the
+  // consumer, on another thread, is about to hand the one message over. A
+  // sender that misses that hand-over's wake-up sleeps with the queue empty,
+  // and nothing will ever wake it: the deadline turns that hang into a failure.
+  // Both loops are kept busy (yielding, never parked in the reactor) so that
+  // the two threads meet at the gate often. Sending stops after `budget`: on
+  // a loaded machine, busy loops make each hand-over slow.
+  fluid::run([]() -> Task<> {
+    static constexpr int messages = 5'000;
+    static constexpr auto budget = 500ms;
+    int handled = 0;
+    int out_of_order = 0;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          if (m != handled) ++out_of_order;
+          ++handled;
+          co_return;
+        },
+        {}, {.capacity = 1});
+    co_await consumer.startup();
+    std::atomic<int> sent{0};
+    std::atomic<bool> producer_done{false};
+    std::jthread producer([&] {
+      fluid::run([&]() -> Task<> {
+        const auto stop_sending = Clock::now() + budget;
+        boost::asio::co_spawn(
+            co_await boost::asio::this_coro::executor,
+            [&]() -> Task<> {
+              while (!producer_done) co_await sleep(0ms);
+            },
+            boost::asio::detached);
+        try {
+          for (int i = 0; i < messages && Clock::now() < stop_sending; ++i) {
+            co_await consumer.async_send(i);
+            sent = i + 1;
+          }
+        } catch (const QueueClosedError&) {  // the shutdown below, after a hang
+        }
+        producer_done = true;
+        co_await sleep(0ms);  // lets the busy loop see it
+      }());
+    });
+    const auto deadline = Clock::now() + 5s;
+    const auto all_handled = [&] { return producer_done && handled == sent; };
+    while (!all_handled() && Clock::now() < deadline) co_await sleep(0ms);
+    EXPECT_TRUE(all_handled()) << "async_send slept through a wake-up after " << sent.load() << " messages";
+    co_await consumer.shutdown();  // closes the queue: wakes a sender still waiting
+    producer.join();
+    EXPECT_GT(sent.load(), 0);
+    EXPECT_EQ(out_of_order, 0);
   }());
 }
 

@@ -47,15 +47,22 @@ class QueueConsumer : public Worker {
   /// (backpressure). Call from a coroutine on any executor.
   /// @throws QueueClosedError if the queue is or becomes closed.
   [[nodiscard]] Task<> async_send(T message) {
-    for (;;) {
-      const auto ticket = gate_.room_ready.ticket();
-      const auto result = offer(message);
-      if (result == SendResult::accepted) co_return;
-      if (result == SendResult::closed) gate_.throw_rejected(result, worker_name());
-      gate_.senders_waiting.fetch_add(1, std::memory_order_acq_rel);
-      SendersWaiting leave{gate_};
-      co_await gate_.room_ready.wait(ticket);
+    auto result = offer(message);
+    if (result == SendResult::full) {
+      // Registered before the ticket and the offer: a hand-over after this
+      // offer then sees a waiter and notifies (see QueueGate::handed_over).
+      // Registered only after a full offer, a sender could miss the hand-over
+      // that emptied the queue and sleep with room to spare, for good.
+      // A close needs no registration: it notifies unconditionally after
+      // closing under gate_.mutex, so the offer sees it or the ticket predates it.
+      detail::QueueGate::WaitingSender registered(gate_);
+      do {
+        const auto ticket = gate_.room_ready.ticket();
+        result = offer(message);
+        if (result == SendResult::full) co_await gate_.room_ready.wait(ticket);
+      } while (result == SendResult::full);
     }
+    if (result == SendResult::closed) gate_.throw_rejected(result, worker_name());
   }
 
   /// Messages accepted and not yet handed to the consumer. Thread-safe.
@@ -182,11 +189,6 @@ class QueueConsumer : public Worker {
 
   // False once stopping with drain_on_stop off: stop handing over a batch.
   bool keeps_consuming() const noexcept { return gate_.options().drain_on_stop || is_running(); }
-
-  struct SendersWaiting {
-    detail::QueueGate& gate;
-    ~SendersWaiting() { gate.senders_waiting.fetch_sub(1, std::memory_order_acq_rel); }
-  };
 
   SendResult offer(T& message) {
     bool wake = false;

@@ -59,8 +59,14 @@ class QueueGate {
   /// message: inline, and no locked read-modify-write it can do without.
   void handed_over(std::size_t count) noexcept {
     processed_.store(processed_.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
-    pending_.fetch_sub(count, std::memory_order_relaxed);
-    if (senders_waiting.load(std::memory_order_acquire) != 0) room_ready.notify_all();
+    // Why seq_cst: this decrement then load, against WaitingSender's increment
+    // then admission()'s read of pending_, is a store-buffering pair: only
+    // seq_cst on all four keeps both loads from missing the other's write.
+    // So a sender's full offer sees this room, or this load sees the sender
+    // and notifies, after its ticket (taken before a read that missed this
+    // decrement). Free on x86: the RMW is locked anyway, the load is plain.
+    pending_.fetch_sub(count, std::memory_order_seq_cst);
+    if (senders_waiting_.load(std::memory_order_seq_cst) != 0) room_ready.notify_all();
   }
   /// `count` accepted messages will never be handed over: counts and logs them.
   void drop(std::size_t count, std::string_view worker, std::string_view why);
@@ -69,7 +75,22 @@ class QueueGate {
   Notifier message_ready;
   /// Wakes senders waiting for room in a bounded queue (or for the close).
   Notifier room_ready;
-  std::atomic<std::size_t> senders_waiting{0};
+
+  /// Counts a sender as waiting for room while it lives, so that
+  /// handed_over() notifies room_ready. Take it before the ticket of
+  /// room_ready and the offer it guards, never after a full offer.
+  class WaitingSender {
+   public:
+    explicit WaitingSender(QueueGate& gate) noexcept : gate_(gate) {
+      gate_.senders_waiting_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: see handed_over()
+    }
+    ~WaitingSender() { gate_.senders_waiting_.fetch_sub(1, std::memory_order_relaxed); }  // seen late: a spare notify
+    WaitingSender(const WaitingSender&) = delete;
+    WaitingSender& operator=(const WaitingSender&) = delete;
+
+   private:
+    QueueGate& gate_;
+  };
 
   /// {"queue_size", "processed", "dropped", "capacity"} for status().
   nlohmann::json status() const;
@@ -81,6 +102,7 @@ class QueueGate {
   bool closed_ = false;
   bool consumer_waiting_ = false;
   std::atomic<std::size_t> pending_{0};
+  std::atomic<std::size_t> senders_waiting_{0};
   std::atomic<std::uint64_t> processed_{0};
   std::atomic<std::uint64_t> dropped_{0};
 };
