@@ -86,9 +86,11 @@ void Notifier::notify_all() {
   ++notifications_;
   while (waiters_ != nullptr) {
     Waiter& waiter = *waiters_;
-    unlink(waiter);
     waiter.notified = true;
     waiter.timer.cancel();  // completion is posted, never run inline: no re-entry here
+    // Last: once unlinked, a frame destroyed on another thread (its loop torn
+    // down) skips our lock and frees the waiter, so nothing may follow this.
+    unlink(waiter);
   }
 }
 

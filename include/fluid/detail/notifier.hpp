@@ -26,7 +26,8 @@ class Notifier {
 
   Notifier() = default;
   /// Lets go of the waiters still linked, so a waiting frame destroyed later
-  /// (its loop torn down after this notifier's owner) does not touch it.
+  /// (its loop torn down after this notifier's owner) does not touch it. A
+  /// waiter that is still to be resumed does: outlive those.
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
