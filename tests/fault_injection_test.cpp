@@ -4,6 +4,7 @@
 // docs/reliability.md) with the error reported: never a hang, never a
 // terminate, never a failure that nobody hears about.
 
+#include "support/captured_log.hpp"
 #include "support/workers.hpp"
 
 #include <fluid/async_consumer.hpp>
@@ -17,11 +18,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <spdlog/sinks/base_sink.h>
 
 #include <algorithm>
 #include <atomic>
-#include <sstream>
 #include <thread>
 
 using namespace fluid;
@@ -34,47 +33,6 @@ namespace {
 /// The failure these tests inject.
 struct Injected : std::runtime_error {
   using std::runtime_error::runtime_error;
-};
-
-/// Keeps what the "fluid" logger writes ("<level> <message>" lines) while
-/// alive; safe to read while other threads log.
-class CapturedLog {
- public:
-  CapturedLog() : sink_(std::make_shared<Sink>()), level_(logger()->level()) {
-    sink_->set_pattern("%l %v");
-    logger()->sinks().push_back(sink_);
-    logger()->set_level(spdlog::level::trace);
-  }
-  ~CapturedLog() {
-    auto& sinks = logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    logger()->set_level(level_);
-  }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-
-  bool contains(const std::string& part) const { return text().find(part) != std::string::npos; }
-  std::string text() const {
-    std::lock_guard lock(sink_->text_mutex);
-    return sink_->text;
-  }
-
- private:
-  struct Sink : spdlog::sinks::base_sink<std::mutex> {
-    mutable std::mutex text_mutex;
-    std::string text;
-
-   protected:
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-      spdlog::memory_buf_t formatted;
-      formatter_->format(msg, formatted);
-      std::lock_guard lock(text_mutex);
-      text.append(formatted.data(), formatted.size());
-    }
-    void flush_() override {}
-  };
-  std::shared_ptr<Sink> sink_;
-  spdlog::level::level_enum level_;
 };
 
 /// Which hook throws.

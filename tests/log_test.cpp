@@ -6,6 +6,7 @@
 // (GoogleTest's "threadsafe" death-test style re-executes the binary), which
 // keeps them independent of test order.
 
+#include "support/captured_log.hpp"
 #include "support/workers.hpp"
 
 #include <fluid/log.hpp>
@@ -15,44 +16,15 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 using namespace fluid;
 using namespace fluid::test;
 
 namespace {
-
-// Copies what the "fluid" logger writes ("<level> <message>" lines) while alive.
-class CapturedLog {
- public:
-  CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)), level_(logger()->level()) {
-    sink_->set_pattern("%l %v");
-    logger()->sinks().push_back(sink_);
-    logger()->set_level(spdlog::level::trace);
-  }
-  ~CapturedLog() {
-    auto& sinks = logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    logger()->set_level(level_);
-  }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-
-  bool has_line(const std::string& line) const {
-    return ("\n" + out_.str()).find("\n" + line + "\n") != std::string::npos;
-  }
-  std::string text() const { return out_.str(); }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-  spdlog::level::level_enum level_;
-};
 
 // Exits the (child) process with 0 if `ok`, 1 otherwise.
 [[noreturn]] void exit_with(bool ok) {
