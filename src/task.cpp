@@ -2,7 +2,9 @@
 
 #include "fluid/errors.hpp"
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/consign.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <exception>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -67,14 +70,35 @@ void run_to_completion(Task<> main, RunOptions options) {
 
 }  // namespace detail
 
-Task<> sleep(std::chrono::steady_clock::duration d) {
-  auto executor = co_await asio::this_coro::executor;
-  if (d <= std::chrono::steady_clock::duration::zero()) {
-    co_await asio::post(executor, asio::use_awaitable);
-    co_return;
+namespace {
+
+Task<> yield_to_loop() {
+  const auto executor = co_await asio::this_coro::executor;
+  co_await asio::post(executor, asio::use_awaitable);
+}
+
+// Starts a sleep's wait. The timer lives on the heap, owned by the completion
+// handler, rather than in a coroutine frame of sleep()'s own: a frame costs
+// twice the timer, and a million sleeping workers each hold one.
+struct StartSleep {
+  std::chrono::steady_clock::duration duration;
+
+  template <class Handler>
+  void operator()(Handler&& handler) const {
+    auto timer = std::make_unique<asio::steady_timer>(asio::get_associated_executor(handler), duration);
+    auto& waiting = *timer;
+    // The handler carries the coroutine's cancellation slot: a forced stop
+    // cancels the wait. Its completion frees the timer.
+    waiting.async_wait(asio::consign(std::forward<Handler>(handler), std::move(timer)));
   }
-  asio::steady_timer timer(executor, d);
-  co_await timer.async_wait(asio::use_awaitable);
+};
+
+}  // namespace
+
+Task<> sleep(std::chrono::steady_clock::duration d) {
+  if (d <= std::chrono::steady_clock::duration::zero()) return yield_to_loop();
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(boost::system::error_code)>(StartSleep{d},
+                                                                                                asio::use_awaitable);
 }
 
 }  // namespace fluid
