@@ -244,7 +244,10 @@ Task<> Worker::startup() {
     std::lock_guard lock(core->mutex);
     core->name = name;
     core->grace = grace;
-    core->executor = executor;  // before the state leaves init: whoever sees "running" may use it
+    // Before the state leaves init: whoever sees "running" may use it.
+    // Tracked: while the worker lives its loop's run() does not return, as
+    // with co_spawn's work guard (finish() lets go of it).
+    core->executor = asio::prefer(executor, asio::execution::outstanding_work.tracked);
   }
   auto expected = WorkerState::init;
   if (!core->state.compare_exchange_strong(expected, WorkerState::running)) {
@@ -256,8 +259,7 @@ Task<> Worker::startup() {
   // frame, completion handler, handler work guard and cancellation forwarder:
   // a few hundred bytes a worker, which count with a million of them.
   const auto slot = core->cancel.slot();
-  auto work = asio::prefer(executor, asio::execution::outstanding_work.tracked);
-  AwaitableThread(lifecycle(core, std::move(work)), executor, slot, asio::cancellation_state(slot)).launch();
+  AwaitableThread(lifecycle(core), executor, slot, asio::cancellation_state(slot)).launch();
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
     return core->ready || core->finished;
@@ -269,7 +271,7 @@ Task<> Worker::startup() {
   if (core->startup_error) std::rethrow_exception(core->error ? core->error : core->startup_error);
 }
 
-Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core, [[maybe_unused]] asio::any_io_executor work) {
+Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
   std::exception_ptr escaped;
   try {
     // Like co_spawn: begin on the worker's executor (a strand, maybe), not
@@ -470,7 +472,10 @@ std::exception_ptr Worker::failure() const {
 
 boost::asio::any_io_executor Worker::executor() const {
   std::lock_guard lock(core_->mutex);
-  return core_->executor;
+  // Without the work the core holds: a copy kept by the caller must not keep
+  // the loop running once the worker is done.
+  if (!core_->executor) return {};
+  return asio::prefer(core_->executor, asio::execution::outstanding_work.untracked);
 }
 
 void Worker::on_worker_stopped() noexcept {}

@@ -41,7 +41,7 @@ struct WorkerCore {
   mutable std::mutex mutex;  // guards everything below
   std::string name;          // fixed at startup()
   std::chrono::milliseconds grace{0};
-  boost::asio::any_io_executor executor;
+  boost::asio::any_io_executor executor;  // tracked: holds the loop while the worker lives
   std::atomic<bool> ready{false};  // on_startup() completed (atomic: is_ready() reads it lock-free)
   bool finished = false;  // after_shutdown() returned; nothing touches the Worker any more
   bool forced = false;    // a terminal cancellation was emitted

@@ -6,9 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <functional>
+#include <memory>
 #include <thread>
 
 using namespace fluid;
@@ -496,4 +501,46 @@ TEST(WorkerDeathTest, DestroyingAStartedWorkerIsCaughtAndNamed) {
                  co_await worker.startup();
                }()),
                "leaky destroyed while running");
+}
+
+namespace {
+
+/// Parks its run() on an operation the event loop knows nothing of (its
+/// handler kept aside, as a callback API would), until release() is called.
+class ParkedWorker : public Worker {
+ public:
+  std::function<void()> release;
+
+ protected:
+  Task<> run() override {
+    co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void()>(
+        [this](auto handler) {
+          auto parked = std::make_shared<decltype(handler)>(std::move(handler));
+          release = [parked] { (*parked)(); };
+        },
+        boost::asio::use_awaitable);
+  }
+};
+
+}  // namespace
+
+// As with co_spawn: the loop's run() must not return (leaving the worker
+// suspended forever) while a started worker has not finished.
+TEST(Worker, KeepsItsLoopRunningWhileWaitingOnAnOperationTheLoopDoesNotTrack) {
+  boost::asio::io_context loop;
+  ParkedWorker worker;
+  boost::asio::co_spawn(loop, worker.startup(), boost::asio::detached);
+  std::jthread releaser([&] {
+    std::this_thread::sleep_for(50ms);
+    boost::asio::post(loop, [&] { worker.release(); });
+  });
+  loop.run();
+  const bool finished_before_run_returned = worker.is_stopped();
+  if (!finished_before_run_returned) {  // let the release reach it, so it can be destroyed
+    releaser.join();
+    loop.restart();
+    loop.run();
+  }
+  EXPECT_TRUE(finished_before_run_returned);
+  EXPECT_EQ(worker.stop_reason(), StopReason::normal);
 }

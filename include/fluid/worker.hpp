@@ -157,7 +157,7 @@ class Worker {
   // awaitable thread rather than through co_spawn (worker.cpp says why).
   using Lifecycle =
       boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
-  Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core, boost::asio::any_io_executor work);
+  Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core);
   Task<> run_on_shutdown(detail::WorkerCore& core, std::exception_ptr& failure);
   void finish(detail::WorkerCore& core, std::exception_ptr failure);
 
