@@ -11,6 +11,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <csignal>
@@ -105,13 +107,24 @@ int exit_code_of(Worker& root) {
 /// A repeat closer than this to the first signal is taken as the same request.
 constexpr std::chrono::milliseconds duplicate_signal_window{100};
 
+/// The signals serve() listens to, shared by serve_root() and the coroutine
+/// handling them: whichever ends last frees it. Both run on one strand (a
+/// signal_set is not thread-safe), so `closed` needs no lock.
+struct SignalWatch {
+  explicit SignalWatch(const asio::any_io_executor& executor) : signals(executor) {}
+  asio::signal_set signals;
+  bool closed = false;  // serve_root() is done: stop listening
+};
+
 /// Reacts to SIGINT/SIGTERM: the first asks for a graceful stop, the next force it.
-Task<> handle_signals(asio::signal_set& signals, Worker& root, std::optional<std::chrono::milliseconds> shutdown_timeout,
+Task<> handle_signals(std::shared_ptr<SignalWatch> watch, Worker& root,
+                      std::optional<std::chrono::milliseconds> shutdown_timeout,
                       std::shared_ptr<std::string> forced_by) {
   auto executor = co_await asio::this_coro::executor;
   std::optional<std::chrono::steady_clock::time_point> first_at;
   for (;;) {
-    const int number = co_await signals.async_wait(asio::use_awaitable);
+    const auto [error, number] = co_await watch->signals.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error || watch->closed) co_return;
     const auto now = std::chrono::steady_clock::now();
     if (first_at && now - *first_at < duplicate_signal_window) {
       // timeout(1) and some supervisors signal the process and its group:
@@ -184,14 +197,23 @@ Task<> start_root(Worker& root, std::optional<std::chrono::milliseconds> startup
   if (race->error) std::rethrow_exception(race->error);
 }
 
-Task<int> serve_root(Worker& root, Resolved options, bool handle) {
+Task<int> serve_on_strand(Worker& root, Resolved options, bool handle) {
   auto executor = co_await asio::this_coro::executor;
-  asio::signal_set signals(executor);
+  auto watch = std::make_shared<SignalWatch>(executor);
+  // Stops the signal handling however this coroutine ends. On the strand,
+  // so never at the same time as the handler's own use of the signal set.
+  struct Close {
+    std::shared_ptr<SignalWatch> watch;
+    ~Close() {
+      watch->closed = true;
+      watch->signals.cancel();
+    }
+  } close{watch};
   auto forced_by = std::make_shared<std::string>();  // why serve() forced the root, if it did
   if (handle) {
-    signals.add(SIGINT);
-    signals.add(SIGTERM);
-    asio::co_spawn(executor, handle_signals(signals, root, options.shutdown_timeout, forced_by), asio::detached);
+    watch->signals.add(SIGINT);
+    watch->signals.add(SIGTERM);
+    asio::co_spawn(executor, handle_signals(watch, root, options.shutdown_timeout, forced_by), asio::detached);
   }
   std::exception_ptr startup_error;
   try {
@@ -202,7 +224,6 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
   if (startup_error) {
     logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
     co_await root.shutdown();
-    signals.cancel();
     log_report(root, *forced_by, startup_error);
     co_return exit_failed;
   }
@@ -210,9 +231,16 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
     co_await root.wait_for_shutdown();
   } catch (...) {  // reported below through the tree
   }
-  signals.cancel();
   log_report(root, *forced_by);
   co_return exit_code_of(root);
+}
+
+// On a multi-threaded loop the signal handler and serve_on_strand() would
+// otherwise run at once: one re-arming the signal set while the other
+// cancels and frees it.
+Task<int> serve_root(Worker& root, Resolved options, bool handle) {
+  auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  co_return co_await asio::co_spawn(strand, serve_on_strand(root, std::move(options), handle), asio::use_awaitable);
 }
 
 }  // namespace
