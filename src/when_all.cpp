@@ -1,10 +1,11 @@
 #include "fluid/detail/when_all.hpp"
 
+#include "awaitable_thread.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -14,7 +15,6 @@
 #include <exception>
 #include <memory>
 #include <tuple>
-#include <type_traits>
 #include <utility>
 
 namespace fluid::detail {
@@ -24,15 +24,9 @@ namespace {
 namespace asio = boost::asio;
 using Executor = asio::any_io_executor;
 
-// A task is started inline by giving it an Asio "awaitable thread" of its own
-// and launching it on the spot: that is what co_spawn does too, minus the
-// post co_spawn adds before reporting a task that never suspended. The class
-// is internal to Asio; this check turns an API change into a clear error.
-using EntryPoint = asio::awaitable<asio::detail::awaitable_thread_entry_point, Executor>;
-using AwaitableThread = asio::detail::awaitable_thread<Executor>;
-static_assert(std::is_constructible_v<AwaitableThread, EntryPoint, const Executor&, asio::cancellation_slot,
-                                      asio::cancellation_state>,
-              "fluid::detail::when_all relies on Boost.Asio's awaitable_thread as in Boost 1.81");
+// A task is started inline on an Asio awaitable thread of its own: what
+// co_spawn does too, minus the post co_spawn adds before reporting a task
+// that never suspended.
 
 /// A caller parked in when_all, resumed with the first error (or null).
 class Waiter {
@@ -124,7 +118,7 @@ void Join::start(const TaskFactory& make_task, std::size_t index, const std::sha
   finished_inline_ = false;
   try {
     const auto slot = signals_[running_].slot();
-    AwaitableThread(run_task(make_task, index, self), executor_, slot, asio::cancellation_state(slot)).launch();
+    launch_thread(run_task(make_task, index, self), executor_, slot);
   } catch (...) {  // the task could not start (out of memory): it counts as failed
     finish(index, std::current_exception());
   }

@@ -4,10 +4,10 @@
 #include "fluid/detail/naming.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
+#include "awaitable_thread.hpp"
 #include "worker_core.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -18,7 +18,6 @@
 
 #include <cassert>
 #include <cstdlib>
-#include <type_traits>
 #include <typeindex>
 #include <unordered_map>
 #include <utility>
@@ -177,14 +176,6 @@ void release_executor(WorkerCore& core) {
   core.executor = {};
 }
 
-using Executor = asio::any_io_executor;
-using AwaitableThread = asio::detail::awaitable_thread<Executor>;
-// Asio's awaitable thread is internal (detail::when_all uses it too); this
-// turns an API change into a clear compile error.
-static_assert(std::is_constructible_v<AwaitableThread, asio::awaitable<asio::detail::awaitable_thread_entry_point, Executor>,
-                                      const Executor&, asio::cancellation_slot, asio::cancellation_state>,
-              "fluid::Worker relies on Boost.Asio's awaitable_thread as in Boost 1.81");
-
 }  // namespace
 
 Worker::Worker(WorkerOptions options)
@@ -254,12 +245,9 @@ Task<> Worker::startup() {
     throw WorkerStartError("worker " + name + ": startup() called concurrently");
   }
   detail::transition(*core, WorkerState::init, WorkerState::running, "startup");
-  // Started as co_spawn would, with a terminal-only cancellation state
-  // (co_spawn's default) on core->cancel's slot, but without co_spawn's extra
-  // frame, completion handler, handler work guard and cancellation forwarder:
-  // a few hundred bytes a worker, which count with a million of them.
-  const auto slot = core->cancel.slot();
-  AwaitableThread(lifecycle(core), executor, slot, asio::cancellation_state(slot)).launch();
+  // Not co_spawn: its extra frame, completion handler, handler work guard and
+  // cancellation forwarder cost a few hundred bytes a worker.
+  detail::launch_thread(lifecycle(core), executor, core->cancel.slot());
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
     return core->ready || core->finished;

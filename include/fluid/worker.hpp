@@ -154,7 +154,7 @@ class Worker {
  private:
   friend struct WorkerAccess;
   // The bottom frame of the worker's coroutine: launched as Asio's own
-  // awaitable thread rather than through co_spawn (worker.cpp says why).
+  // awaitable thread rather than through co_spawn (src/awaitable_thread.hpp).
   using Lifecycle =
       boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
   Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core);
