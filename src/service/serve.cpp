@@ -3,7 +3,7 @@
 #include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
-#include "worker_core.hpp"
+#include "runtime/worker_core.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
