@@ -1,6 +1,6 @@
 #include "fluid/status_server.hpp"
 
-#include "fluid/detail/notifier.hpp"
+#include "fluid/detail/gate.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
@@ -17,6 +17,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <atomic>
+#include <utility>
 #include <map>
 #include <optional>
 
@@ -136,13 +137,13 @@ struct StatusServerState {
   std::string name;  // the worker's, fixed in on_startup()
   std::atomic<std::uint16_t> port{0};
   std::string listening;  // "ADDRESS:PORT", set in on_startup() before `port`
-  std::atomic<std::size_t> open_connections{0};
+  /// Every connection's coroutine is inside from its accept to its end;
+  /// closed on stop, so the shutdown waits for exactly those.
+  Gate connections_open;
   // Touched only on the worker's executor:
   std::optional<tcp::acceptor> acceptor;
   std::map<std::uint64_t, std::shared_ptr<Connection>> connections;
   std::uint64_t next_id = 0;
-  /// Notified each time a connection's coroutine ends.
-  Notifier connection_ended;
 };
 
 }  // namespace detail
@@ -217,17 +218,19 @@ void log_connection_error(const State& state, const std::exception_ptr& error) {
 
 void start_connection(const std::shared_ptr<State>& state, const asio::any_io_executor& executor,
                       tcp::socket socket) {
+  auto pass = state->connections_open.try_hold();
+  if (!pass) return;  // stopping: the socket closes as it goes out of scope
   auto connection = std::make_shared<Connection>(std::move(socket));
   const auto id = state->next_id++;
   state->connections.emplace(id, connection);
-  ++state->open_connections;
-  // The handler holds the connection: its signal must outlive the slot it is bound to.
+  // The handler holds the connection (its signal must outlive the slot it is
+  // bound to) and the pass, left once the connection is forgotten.
   asio::co_spawn(executor, serve_connection(state, connection),
-                 asio::bind_cancellation_slot(connection->cancel.slot(), [state, id, connection](std::exception_ptr e) {
+                 asio::bind_cancellation_slot(connection->cancel.slot(), [state, id, connection, pass = std::move(*pass)](
+                                                                              std::exception_ptr e) mutable {
                    if (e) log_connection_error(*state, e);
                    state->connections.erase(id);
-                   --state->open_connections;
-                   state->connection_ended.notify_all();
+                   pass.release();
                  }));
 }
 
@@ -292,7 +295,7 @@ Task<> StatusServer::on_startup() {
 Task<nlohmann::json> StatusServer::status() {
   auto out = co_await Worker::status();
   if (state_->port.load() != 0) out["listening"] = state_->listening;
-  out["connections"] = state_->open_connections.load();
+  out["connections"] = state_->connections_open.count();
   co_return out;
 }
 
@@ -303,6 +306,7 @@ Task<> StatusServer::run() {
 
 Task<> StatusServer::on_shutdown() {
   auto state = state_;
+  state->connections_open.close();
   beast::error_code ignored;
   if (state->acceptor) state->acceptor->close(ignored);
   std::vector<std::shared_ptr<Connection>> open;
@@ -311,7 +315,7 @@ Task<> StatusServer::on_shutdown() {
     connection->cancel.emit(asio::cancellation_type::terminal);
     connection->stream.close();
   }
-  co_await state->connection_ended.wait_until([&] { return state->connections.empty(); });
+  co_await state->connections_open.close_and_drain();
   state->acceptor.reset();
 }
 
