@@ -31,7 +31,8 @@ struct WorkerOptions {
 
 namespace detail {
 struct WorkerCore;
-}
+class WorkerControl;
+}  // namespace detail
 
 /// A component that runs until asked to stop, and can always be stopped.
 ///
@@ -152,7 +153,7 @@ class Worker {
   virtual void on_worker_stopped() noexcept;
 
  private:
-  friend struct WorkerAccess;
+  friend class detail::WorkerControl;  // fluid's own layers: a few named operations
   // The bottom frame of the worker's coroutine: launched as Asio's own
   // awaitable thread rather than through co_spawn (src/awaitable_thread.hpp).
   using Lifecycle =

@@ -5,7 +5,7 @@
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "awaitable_thread.hpp"
-#include "worker_core.hpp"
+#include "runtime/worker_core.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -29,10 +29,6 @@ using detail::WorkerCore;
 
 namespace {
 
-// After the first forced cancel, a worker still not finished (an on_shutdown()
-// stuck on an operation) is cancelled again, at most this often.
-constexpr std::chrono::milliseconds min_recancel_interval{100};
-
 // The default name of a worker type, demangled once per type and thread:
 // demangling costs thousands of instructions, and a program has few worker
 // types but may start a million workers of one.
@@ -51,11 +47,11 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   asio::any_io_executor executor;
   {
     std::lock_guard lock(core->mutex);
-    if (core->finished) return;
-    first = !core->forced;
-    core->forced = true;  // before emitting, so the coroutine reports force_stopped
+    if (core->outcome.finished) return;
+    first = !core->outcome.forced;
+    core->outcome.forced = true;  // before emitting, so the coroutine reports force_stopped
     executor = core->executor;
-    spawned = core->spawned;
+    spawned = core->outcome.spawned;
   }
   if (!executor) return;
   if (first) logger()->warn("{} forced shutdown", core->name);
@@ -65,6 +61,46 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
   if (!spawned) return;
   // cancellation_signal is not thread-safe: emit on the worker's executor.
   asio::dispatch(executor, [core] { core->cancel.emit(asio::cancellation_type::terminal); });
+}
+
+detail::WorkerControl::WorkerControl(Worker& worker) : core_(worker.core_), worker_(&worker) {}
+
+void detail::WorkerControl::force_stop() const { detail::force_stop(core_); }
+
+bool detail::WorkerControl::forced() const {
+  std::lock_guard lock(core_->mutex);
+  return core_->outcome.forced;
+}
+
+bool detail::WorkerControl::finished() const { return core_->is_finished(); }
+void detail::WorkerControl::notify_change() const { core_->changed.notify_all(); }
+detail::Notifier& detail::WorkerControl::changes() const { return core_->changed; }
+
+void detail::WorkerControl::on_finish(FinishHook hook) const {
+  Finished finished{worker_, {}, StopReason::normal, nullptr};
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->outcome.finished) {
+      core_->on_finished = std::move(hook);
+      return;
+    }
+    finished = {worker_, core_->name, core_->outcome.reason, core_->outcome.error};
+  }
+  if (const auto context = hook.context.lock()) hook.function(context, finished);
+}
+
+void detail::WorkerControl::note_forced_child() const {
+  std::lock_guard lock(core_->mutex);
+  core_->outcome.forced_child = true;
+}
+
+detail::ForceSchedule::ForceSchedule(std::chrono::milliseconds grace, Clock::time_point asked) noexcept
+    : grace_(grace), due_(asked + std::min<Clock::duration>(grace, Clock::time_point::max() - asked)) {}
+
+void detail::ForceSchedule::force(const WorkerControl& worker, Clock::time_point now) {
+  worker.force_stop();
+  const auto wait = std::max(grace_, min_reforce_interval);
+  due_ = now + std::min<Clock::duration>(wait, Clock::time_point::max() - now);
 }
 
 void detail::transition(WorkerCore& core, WorkerState from, WorkerState to, std::string_view reason) {
@@ -119,17 +155,6 @@ Subscription detail::subscribe(const std::shared_ptr<WorkerCore>& core, const st
   });
 }
 
-void detail::observe_finish(WorkerCore& core, std::function<void()> observer) {
-  {
-    std::lock_guard lock(core.mutex);
-    if (!core.finished) {
-      core.on_finished.push_back(std::move(observer));
-      return;
-    }
-  }
-  observer();
-}
-
 namespace {
 
 bool is_cancellation(const std::exception_ptr& error) {
@@ -148,7 +173,7 @@ bool is_cancellation(const std::exception_ptr& error) {
 // except the re-cancel of a cleanup stuck past the grace period.
 void note_failure(WorkerCore& core, const std::exception_ptr& failure, bool in_cleanup) {
   std::lock_guard lock(core.mutex);
-  core.own_failure = !core.forced || (in_cleanup && !is_cancellation(failure));
+  core.outcome.own_failure = !core.outcome.forced || (in_cleanup && !is_cancellation(failure));
 }
 
 // Safety net: the lifecycle coroutine never lets an exception out, but if
@@ -157,10 +182,10 @@ void abandon(WorkerCore& core, const std::exception_ptr& error) {
   logger()->critical("{}: internal error escaped the worker coroutine: {}", core.name, error_message(error));
   {
     std::lock_guard lock(core.mutex);
-    if (core.finished) return;
-    core.reason = StopReason::failed;
-    core.error = error;
-    core.finished = true;
+    if (core.outcome.finished) return;
+    core.outcome.reason = StopReason::failed;
+    core.outcome.error = error;
+    core.outcome.finished = true;
   }
   const auto from = core.state.exchange(WorkerState::stopped);
   core.changed.notify_all();
@@ -250,13 +275,14 @@ Task<> Worker::startup() {
   detail::launch_thread(lifecycle(core), executor, core->cancel.slot());
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
-    return core->ready || core->finished;
+    return core->ready || core->outcome.finished;
   });
   std::lock_guard lock(core->mutex);
   // Never ready: the outcome's failure if it failed (as wait_for_shutdown()
   // reports it; a group's on_shutdown() may carry a child's), else what
   // on_startup() threw (after a forced stop: the cancellation).
-  if (core->startup_error) std::rethrow_exception(core->error ? core->error : core->startup_error);
+  const auto& outcome = core->outcome;
+  if (outcome.startup_error) std::rethrow_exception(outcome.error ? outcome.error : outcome.startup_error);
 }
 
 Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
@@ -268,8 +294,8 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     bool forced_already = false;
     {
       std::lock_guard lock(core->mutex);
-      core->spawned = true;  // from now on force_stop() emits itself
-      forced_already = core->forced;
+      core->outcome.spawned = true;  // from now on force_stop() emits itself
+      forced_already = core->outcome.forced;
     }
     // Forced while startup() was still launching us: cancel now, on our own
     // executor, so the first co_await below ends like any forced stop.
@@ -283,7 +309,7 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     }
     if (failure) {
       std::lock_guard lock(core->mutex);
-      core->startup_error = failure;
+      core->outcome.startup_error = failure;
     } else {
       {
         std::lock_guard lock(core->mutex);
@@ -321,7 +347,7 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
     bool replaces = !failure;
     if (failure) {  // a cleanup failure of its own outweighs run()'s reaction to a forced stop
       std::lock_guard lock(core.mutex);
-      replaces = !core.own_failure && core.forced && !is_cancellation(error);
+      replaces = !core.outcome.own_failure && core.outcome.forced && !is_cancellation(error);
     }
     if (replaces) {
       failure = error;
@@ -336,20 +362,21 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   on_worker_stopped();
   StopReason reason = StopReason::normal;
   bool forced = false;
-  std::vector<std::function<void()>> on_finished;
+  detail::FinishHook on_finished;
   {
     std::lock_guard lock(core.mutex);
-    forced = core.forced;
+    auto& outcome = core.outcome;
+    forced = outcome.forced;
     // A failure of the worker's own stays the outcome, also when the forced
     // cancel came later (it interrupted the cleanup); what run() threw in
     // reaction to the cancel does not count. A forced child is not a failure.
-    if (failure && !core.own_failure) failure = nullptr;
+    if (failure && !outcome.own_failure) failure = nullptr;
     reason = failure ? StopReason::failed
-             : (forced || core.forced_child) ? StopReason::forced
-                                             : StopReason::normal;
-    core.reason = reason;
-    if (reason == StopReason::failed) core.error = failure;
-    on_finished.swap(core.on_finished);
+             : (forced || outcome.forced_child) ? StopReason::forced
+                                                : StopReason::normal;
+    outcome.reason = reason;
+    if (reason == StopReason::failed) outcome.error = failure;
+    on_finished = std::move(core.on_finished);
   }
   const auto to = forced ? WorkerState::force_stopped : WorkerState::stopped;
   const auto from = core.state.exchange(to);
@@ -370,26 +397,28 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   asio::any_io_executor executor;  // dropped here, on the loop, not by a Worker outliving it
   {
     std::lock_guard lock(core.mutex);
-    core.finished = true;  // from here on the Worker object may be destroyed
+    core.outcome.finished = true;  // from here on the Worker object may be destroyed
     executor = std::exchange(core.executor, {});
   }
   core.changed.notify_all();
-  for (auto& observer : on_finished) observer();
+  if (const auto context = on_finished.context.lock()) {
+    on_finished.function(context, {this, core.name, reason, failure});
+  }
 }
 
 Task<> Worker::shutdown() {
   auto core = core_;
   if (core->state.load() == WorkerState::init) co_return;
+  const detail::WorkerControl control(*this);
   gracefully_stop();
   auto finished = [&] { return core->is_finished(); };
-  auto wait = core->grace;
+  detail::ForceSchedule schedule(stopping_grace_period());
   for (;;) {
     // Named, never awaited inside a condition: g++ 12 miscompiles some of
     // those (GCC PR 106188), crashing when the coroutine resumes.
-    const bool done = co_await core->changed.wait_until(finished, detail::deadline_after(wait));
+    const bool done = co_await core->changed.wait_until(finished, schedule.due());
     if (done) break;
-    detail::force_stop(core);
-    wait = std::max(core->grace, min_recancel_interval);
+    schedule.force(control);
   }
 }
 
@@ -398,7 +427,7 @@ Task<> Worker::wait_for_shutdown() {
   if (core->state.load() == WorkerState::init) co_return;
   co_await core->changed.wait_until([&] { return core->is_finished(); });
   std::lock_guard lock(core->mutex);
-  if (core->error) std::rethrow_exception(core->error);
+  if (core->outcome.error) std::rethrow_exception(core->outcome.error);
 }
 
 Task<nlohmann::json> Worker::status() {
@@ -416,10 +445,10 @@ Task<nlohmann::json> Worker::status() {
         std::chrono::duration<double>(at.time_since_epoch()).count();
   }
   out["state_since"] = std::move(since);
-  if (core_->reason && core_->finished) {
-    out["stop_reason"] = to_string(*core_->reason);
-    out["exit_code"] = exit_code(*core_->reason);
-    if (core_->error) out["error"] = error_message(core_->error);
+  if (const auto& outcome = core_->outcome; outcome.finished) {
+    out["stop_reason"] = to_string(outcome.reason);
+    out["exit_code"] = exit_code(outcome.reason);
+    if (outcome.error) out["error"] = error_message(outcome.error);
   }
   co_return out;
 }
@@ -450,12 +479,12 @@ std::chrono::milliseconds Worker::stopping_grace_period() const {
 
 std::optional<StopReason> Worker::stop_reason() const {
   std::lock_guard lock(core_->mutex);
-  return core_->finished ? core_->reason : std::nullopt;
+  return core_->outcome.finished ? std::optional(core_->outcome.reason) : std::nullopt;
 }
 
 std::exception_ptr Worker::failure() const {
   std::lock_guard lock(core_->mutex);
-  return core_->finished ? core_->error : nullptr;
+  return core_->outcome.finished ? core_->outcome.error : nullptr;
 }
 
 boost::asio::any_io_executor Worker::executor() const {

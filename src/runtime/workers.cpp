@@ -2,7 +2,7 @@
 
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
-#include "worker_core.hpp"
+#include "runtime/worker_control.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
@@ -43,16 +43,12 @@ struct Supervision {
   std::optional<Clock::time_point> restart_at;
 };
 
-/// A child asked to stop gracefully, and when its grace period runs out.
+/// A child asked to stop gracefully, and when it is to be forced.
 struct StopDeadline {
-  Clock::time_point at;
+  detail::ForceSchedule schedule;
   std::shared_ptr<Worker> child;
-  friend bool operator>(const StopDeadline& a, const StopDeadline& b) { return a.at > b.at; }
+  friend bool operator>(const StopDeadline& a, const StopDeadline& b) { return a.schedule.due() > b.schedule.due(); }
 };
-
-// After a forced stop, a child still not finished (an on_shutdown() stuck on
-// an operation) is forced again, at most this often (as Worker::shutdown()).
-constexpr std::chrono::milliseconds min_reforce_interval{100};
 
 }  // namespace
 
@@ -74,7 +70,7 @@ struct Workers::State {
   std::vector<std::shared_ptr<StateListener>> tree_listeners;
   std::vector<Subscription> tree_subscriptions;
   std::vector<StopDeadline> stopping;  // children asked to stop by stop_children(false)
-  std::weak_ptr<detail::WorkerCore> group;  // the group's own core, for the children's observers
+  std::optional<detail::WorkerControl> group;  // the group itself, for the children's finish hooks
   std::string group_name;
 };
 
@@ -129,7 +125,7 @@ void Workers::add_child(Child child) {
   }
   if (state == WorkerState::running) {
     state_->pending.push_back(worker);
-    WorkerAccess::core(*this)->changed.notify_all();  // run() starts it
+    detail::WorkerControl(*this).notify_change();  // run() starts it
   }
   state_->children.push_back(std::move(child));
 }
@@ -214,38 +210,35 @@ Task<nlohmann::json> Workers::status() {
 Task<> Workers::start_child(std::shared_ptr<Worker> child) {
   // The child's end wakes the group; weak, so a child never keeps its group
   // alive. Small (one closure per child): the rest is in the shared state.
-  std::weak_ptr<State> weak = state_;
-  const Worker* raw = child.get();
   {
     std::lock_guard lock(state_->mutex);
     ++state_->unfinished;
-    if (state_->group.expired()) {
-      state_->group = WorkerAccess::core(*this);
+    if (!state_->group) {
+      state_->group.emplace(*this);
       state_->group_name = worker_name();
     }
   }
-  detail::observe_finish(*WorkerAccess::core(*child), [weak, raw] {
-    auto state = weak.lock();
-    if (!state) return;
-    std::shared_ptr<detail::WorkerCore> core;
+  const auto child_finished = [](const std::shared_ptr<void>& context, const detail::Finished& finished) {
+    auto& state = *static_cast<State*>(context.get());
+    std::optional<detail::WorkerControl> group;
     {
-      std::lock_guard lock(state->mutex);
-      core = state->group.lock();
-      if (!core) return;
-      --state->unfinished;
-      state->exited.push_back(raw);
-      if (auto error = raw->failure()) {
-        logger()->error("{}: child {} failed: {}", state->group_name, raw->worker_name(), error_message(error));
-        state->failures.push_back({raw->worker_name(), error});
-        state->failed.push_back(raw);
-        state->handled.push_back(false);
-      } else if (raw->stop_reason() == StopReason::forced) {
-        std::lock_guard core_lock(core->mutex);
-        core->forced_child = true;
+      std::lock_guard lock(state.mutex);
+      group = state.group;
+      --state.unfinished;
+      state.exited.push_back(finished.worker);
+      if (finished.error) {
+        const std::string name(finished.name);
+        logger()->error("{}: child {} failed: {}", state.group_name, name, error_message(finished.error));
+        state.failures.push_back({name, finished.error});
+        state.failed.push_back(finished.worker);
+        state.handled.push_back(false);
+      } else if (finished.reason == StopReason::forced) {
+        group->note_forced_child();
       }
     }
-    core->changed.notify_all();
-  });
+    group->notify_change();
+  };
+  detail::WorkerControl(*child).on_finish({child_finished, std::weak_ptr<void>(state_)});
   // A child forced while starting (its on_startup() cancelled) is a forced
   // stop, not a failure: the observer above has recorded its exit and run()
   // deals with it like any other. Anything else startup() throws fails us.
@@ -369,7 +362,7 @@ Task<> Workers::restart_due() {
 }
 
 Task<> Workers::run() {
-  auto& changed = WorkerAccess::core(*this)->changed;
+  auto& changed = detail::WorkerControl(*this).changes();
   for (;;) {
     const auto ticket = changed.ticket();
     co_await start_pending();
@@ -409,10 +402,10 @@ void Workers::stop_children(bool force) {
   for (auto& child : children) {
     if (!child->has_started() || child->is_stopped()) continue;
     if (force) {
-      detail::force_stop(WorkerAccess::core(*child));
+      detail::WorkerControl(*child).force_stop();
     } else {
       child->gracefully_stop();
-      stopping.push_back({now + child->stopping_grace_period(), std::move(child)});
+      stopping.push_back({detail::ForceSchedule(child->stopping_grace_period(), now), std::move(child)});
     }
   }
   std::make_heap(stopping.begin(), stopping.end(), std::greater<>{});
@@ -423,18 +416,17 @@ void Workers::stop_children(bool force) {
 namespace {
 
 /// Forces the children of `stopping` (a min-heap by deadline) whose grace
-/// period has run out and that have not finished, as Worker::shutdown() would,
-/// and schedules the next force for each (a stuck on_shutdown()).
+/// period has run out and that have not finished, by the policy of
+/// Worker::shutdown() (ForceSchedule).
 void force_overdue(std::vector<StopDeadline>& stopping) {
   const auto now = Clock::now();
-  while (!stopping.empty() && stopping.front().at <= now) {
+  while (!stopping.empty() && stopping.front().schedule.due() <= now) {
     std::pop_heap(stopping.begin(), stopping.end(), std::greater<>{});
     auto due = std::move(stopping.back());
     stopping.pop_back();
-    const auto& core = WorkerAccess::core(*due.child);
-    if (core->is_finished()) continue;
-    detail::force_stop(core);
-    due.at = now + std::max(due.child->stopping_grace_period(), min_reforce_interval);
+    const detail::WorkerControl child(*due.child);
+    if (child.finished()) continue;
+    due.schedule.force(child, now);
     stopping.push_back(std::move(due));
     std::push_heap(stopping.begin(), stopping.end(), std::greater<>{});
   }
@@ -443,13 +435,8 @@ void force_overdue(std::vector<StopDeadline>& stopping) {
 }  // namespace
 
 Task<> Workers::on_shutdown() {
-  const auto core = WorkerAccess::core(*this);
-  bool forced = false;
-  {
-    std::lock_guard lock(core->mutex);
-    forced = core->forced;
-  }
-  stop_children(forced);
+  const detail::WorkerControl self(*this);
+  stop_children(self.forced());
   std::vector<StopDeadline> stopping;
   {
     std::lock_guard lock(state_->mutex);
@@ -462,8 +449,8 @@ Task<> Workers::on_shutdown() {
   for (;;) {
     bool cancelled = false;
     try {
-      const auto next = stopping.empty() ? Clock::time_point::max() : stopping.front().at;
-      const bool finished = co_await core->changed.wait_until(all_finished, next);
+      const auto next = stopping.empty() ? Clock::time_point::max() : stopping.front().schedule.due();
+      const bool finished = co_await self.changes().wait_until(all_finished, next);
       if (finished) break;
       force_overdue(stopping);
     } catch (const boost::system::system_error&) {

@@ -3,7 +3,7 @@
 #include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
-#include "runtime/worker_core.hpp"
+#include "runtime/worker_control.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -148,7 +148,7 @@ Task<> handle_signals(std::shared_ptr<SignalWatch> watch, Worker& root,
                 logger()->warn("{} still running {}ms after the stop signal: forcing it", root.worker_name(),
                                timeout.count());
                 *forced_by = "forced after the shutdown timeout of " + std::to_string(timeout.count()) + "ms";
-                detail::force_stop(WorkerAccess::core(root));
+                detail::WorkerControl(root).force_stop();
               }
             },
             asio::detached);
@@ -156,7 +156,7 @@ Task<> handle_signals(std::shared_ptr<SignalWatch> watch, Worker& root,
     } else {
       logger()->warn("received {} again: forcing {} to stop now", signal_name(number), root.worker_name());
       if (forced_by->empty()) *forced_by = std::string("forced by a second ") + signal_name(number);
-      detail::force_stop(WorkerAccess::core(root));
+      detail::WorkerControl(root).force_stop();
     }
   }
 }
@@ -186,7 +186,7 @@ Task<> start_root(Worker& root, std::optional<std::chrono::milliseconds> startup
   if (timed_out) {
     // Cancel the half-started tree and wait for startup() to unwind, so no
     // coroutine outlives the loop.
-    if (root.has_started()) detail::force_stop(WorkerAccess::core(root));
+    if (root.has_started()) detail::WorkerControl(root).force_stop();
     race->timer.expires_at(asio::steady_timer::time_point::max());
     co_await race->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
