@@ -175,32 +175,6 @@ TEST(Metrics, AHistogramWithoutAnInfBucketGetsOneFromItsCount) {
 
 // ---------------------------------------------------------------- the tree
 
-TEST(WorkerTree, PathsUseTheStatusKeysSoRepeatedNamesStayDistinct) {
-  auto inner = std::make_shared<Workers>(
-      std::vector<std::shared_ptr<Worker>>{std::make_shared<NiceWorker>(WorkerOptions{.name = "leaf"})},
-      WorkersOptions{.name = "inner"});
-  Workers root({std::make_shared<NiceWorker>(WorkerOptions{.name = "a"}),
-                std::make_shared<NiceWorker>(WorkerOptions{.name = "a"}), inner},
-               {.name = "root"});
-  const auto tree = worker_tree(root);
-  std::vector<std::string> paths;
-  for (const auto& node : tree) paths.push_back(node.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"root", "root/a", "root/a_2", "root/inner", "root/inner/leaf"}));
-  EXPECT_EQ(tree[0].parent, std::nullopt);
-  EXPECT_EQ(tree[2].parent, 0u);
-  EXPECT_EQ(tree[2].key, "a_2");
-  EXPECT_EQ(tree[4].parent, 3u);
-  EXPECT_EQ(tree[4].worker, inner->workers()[0]);
-}
-
-TEST(WorkerTree, ALoneWorkerIsATreeOfOne) {
-  NiceWorker alone({.name = "alone"});
-  const auto tree = worker_tree(alone);
-  ASSERT_EQ(tree.size(), 1u);
-  EXPECT_EQ(tree[0].path, "alone");
-  EXPECT_EQ(tree[0].worker, &alone);
-}
-
 TEST(SampleTree, ReadsEachWorkersOwnStatusAndRestartsFromItsGroup) {
   fluid::run([]() -> Task<> {
     auto consumer = std::make_shared<QueueConsumerWorker<int>>([](int) -> Task<> { co_return; },

@@ -18,4 +18,5 @@
 #include "fluid/worker.hpp"
 #include "fluid/worker_function.hpp"
 #include "fluid/worker_state.hpp"
+#include "fluid/worker_tree.hpp"
 #include "fluid/workers.hpp"

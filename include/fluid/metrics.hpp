@@ -4,6 +4,7 @@
 
 #include "fluid/task.hpp"
 #include "fluid/worker.hpp"
+#include "fluid/worker_tree.hpp"
 #include "fluid/worker_state.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,26 +20,6 @@ namespace fluid {
 
 /// The Content-Type of prometheus_text()'s output.
 inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
-
-/// One worker of a tree and where it sits in it.
-struct TreeWorker {
-  /// "root/child/grandchild": each segment is the worker's key in its parent's
-  /// status() (its name, or "name_2" for a repeated name), so paths are unique.
-  std::string path;
-  /// The worker; valid while the tree does not change (see worker_tree()).
-  Worker* worker = nullptr;
-  /// The index in the result of the parent group; nullopt for the root.
-  std::optional<std::size_t> parent;
-  /// The worker's key in its parent's status(); the root's name for the root.
-  std::string key;
-};
-
-/// Every worker of the tree under `root`, depth first, each group before its
-/// children; a leaf is a worker whose workers() is {itself}.
-/// @warning The pointers come from workers(): a supervised child replaced by a
-/// restart (on another thread, or while the caller is suspended) leaves its
-/// entry dangling. Use the result at once, on the root's executor.
-std::vector<TreeWorker> worker_tree(Worker& root);
 
 /// A worker as the metrics see it, at one moment.
 struct WorkerSample {

@@ -34,6 +34,15 @@ struct WorkerCore;
 class WorkerControl;
 }  // namespace detail
 
+class Worker;
+
+/// A child of a composite worker (a group), owned, under the key that names
+/// it among its siblings (see worker_tree.hpp for the naming rule).
+struct ChildWorker {
+  std::string key;                 ///< unique among its siblings; a slot keeps it across restarts
+  std::shared_ptr<Worker> worker;  ///< owned: valid for as long as the caller keeps it
+};
+
 /// A component that runs until asked to stop, and can always be stopped.
 ///
 /// Services are made of loops that must start in order, stop cleanly on
@@ -64,6 +73,12 @@ class Worker {
   virtual std::size_t num_workers() const;
   /// The workers this one stands for: {this} (a group: its children, in order).
   virtual std::vector<Worker*> workers();
+  /// The children of a composite, owned and named (a group: in order, under
+  /// the keys its status() uses); {} for a leaf. Prefer it to workers() in
+  /// code that keeps the children across a suspension or another thread's
+  /// restart of one (workers() gives raw pointers such a restart frees).
+  /// A composite of your own overrides both.
+  virtual std::vector<ChildWorker> children();
 
   /// True once startup() has been called (state is not init).
   bool has_started() const noexcept;

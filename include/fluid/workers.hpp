@@ -28,7 +28,7 @@ struct WorkersOptions {
   Backoff backoff{};
 };
 
-/// A child that failed: its name (as in status()) and what it threw.
+/// A child that failed: its key (as in status() and the tree's paths) and what it threw.
 struct ChildFailure {
   std::string name;
   std::exception_ptr error;
@@ -80,9 +80,13 @@ class Workers : public Worker {
   std::size_t num_workers() const override;
   /// The children, in the order they were added.
   std::vector<Worker*> workers() override;
-  /// {"<child name>": <child status>, ...}; a repeated name gets a suffix
-  /// ("name_2") so every child stays visible. A supervised child's status also
-  /// has "restart_policy", "restarts" and, once one failed, "last_error".
+  /// The children, in order, owned, under their keys: a child's name, or
+  /// "name_2", "name_3"... for a repeated one (ChildNames), given when it is
+  /// added and kept by its slot across restarts.
+  std::vector<ChildWorker> children() override;
+  /// {"<child key>": <child status>, ...}, keyed as children(), so every
+  /// child stays visible. A supervised child's status also has
+  /// "restart_policy", "restarts" and, once one failed, "last_error".
   Task<nlohmann::json> status() override;
   /// Every child failure seen so far, in the order they happened (restarted
   /// ones included).

@@ -229,6 +229,7 @@ std::string Worker::worker_name() const {
 
 std::size_t Worker::num_workers() const { return 1; }
 std::vector<Worker*> Worker::workers() { return {this}; }
+std::vector<ChildWorker> Worker::children() { return {}; }
 
 bool Worker::has_started() const noexcept { return worker_state() != WorkerState::init; }
 bool Worker::is_running() const noexcept { return worker_state() == WorkerState::running; }

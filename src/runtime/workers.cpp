@@ -2,6 +2,7 @@
 
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
+#include "fluid/worker_tree.hpp"
 #include "runtime/worker_control.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -35,6 +36,7 @@ namespace {
 struct Supervision {
   WorkerFactory factory;
   RestartPolicy policy = RestartPolicy::never;
+  std::string name;  // the first instance's: the slot's key stays, whatever later ones are called
   std::size_t restarts = 0;
   // Restarts within the intensity period, oldest first. A vector: an empty
   // std::deque allocates ~600 bytes.
@@ -55,12 +57,16 @@ struct StopDeadline {
 struct Workers::Child {
   std::shared_ptr<Worker> worker;
   std::unique_ptr<Supervision> supervision;  // null: not supervised
+  std::uint32_t ordinal = 1;                 // from ChildNames: the key is name, or name_<ordinal>
+
+  std::string key() const { return ChildNames::key(supervision ? supervision->name : worker->worker_name(), ordinal); }
 };
 
 struct Workers::State {
   mutable std::mutex mutex;  // guards everything below
   std::vector<Child> children;
   std::unordered_map<const Worker*, std::size_t> index;  // worker -> its slot in children
+  ChildNames names;
   std::vector<std::shared_ptr<Worker>> pending;          // added while running, not started yet
   std::vector<const Worker*> exited;                     // finished, not yet handled by run()
   std::size_t unfinished = 0;                            // started children not finished yet
@@ -98,8 +104,10 @@ void Workers::add_workers(std::shared_ptr<Worker> worker) { add_child({.worker =
 void Workers::add_supervised(WorkerFactory factory, RestartPolicy policy) {
   if (!factory) throw FluidError("group " + worker_name() + ": add_supervised() got an empty factory");
   auto first = factory();
+  auto name = first ? first->worker_name() : std::string();  // null: add_child() rejects it
   add_child({.worker = std::move(first),
-             .supervision = std::make_unique<Supervision>(Supervision{.factory = std::move(factory), .policy = policy})});
+             .supervision = std::make_unique<Supervision>(
+                 Supervision{.factory = std::move(factory), .policy = policy, .name = std::move(name)})});
 }
 
 void Workers::add_child(Child child) {
@@ -120,6 +128,7 @@ void Workers::add_child(Child child) {
                      " was already started; a group starts its children itself");
   }
   state_->index[worker.get()] = state_->children.size();
+  child.ordinal = state_->names.add(child.supervision ? child.supervision->name : worker->worker_name());
   for (auto& listener : state_->tree_listeners) {
     state_->tree_subscriptions.push_back(worker->subscribe([listener](const StateChange& c) { (*listener)(c); }));
   }
@@ -140,6 +149,14 @@ std::vector<Worker*> Workers::workers() {
   std::vector<Worker*> out;
   out.reserve(state_->children.size());
   for (auto& child : state_->children) out.push_back(child.worker.get());
+  return out;
+}
+
+std::vector<ChildWorker> Workers::children() {
+  std::lock_guard lock(state_->mutex);
+  std::vector<ChildWorker> out;
+  out.reserve(state_->children.size());
+  for (auto& child : state_->children) out.push_back({child.key(), child.worker});
   return out;
 }
 
@@ -180,6 +197,7 @@ Subscription Workers::subscribe(StateListener listener) {
 
 Task<nlohmann::json> Workers::status() {
   struct Shown {
+    std::string key;
     std::shared_ptr<Worker> worker;
     nlohmann::json supervision;  // null: not supervised
   };
@@ -187,7 +205,7 @@ Task<nlohmann::json> Workers::status() {
   {
     std::lock_guard lock(state_->mutex);
     for (auto& child : state_->children) {
-      Shown shown{child.worker, nullptr};
+      Shown shown{child.key(), child.worker, nullptr};
       if (const auto* sup = child.supervision.get()) {
         shown.supervision = {{"restart_policy", to_string(sup->policy)}, {"restarts", sup->restarts}};
         if (!sup->last_error.empty()) shown.supervision["last_error"] = sup->last_error;
@@ -197,12 +215,9 @@ Task<nlohmann::json> Workers::status() {
   }
   nlohmann::json out = nlohmann::json::object();
   for (auto& child : children) {
-    const auto name = child.worker->worker_name();
-    std::string key = name;
-    for (int n = 2; out.contains(key); ++n) key = name + "_" + std::to_string(n);
     auto status = co_await child.worker->status();
     if (!child.supervision.is_null()) status.update(child.supervision);
-    out[key] = std::move(status);
+    out[child.key] = std::move(status);
   }
   co_return out;
 }
@@ -227,9 +242,10 @@ Task<> Workers::start_child(std::shared_ptr<Worker> child) {
       --state.unfinished;
       state.exited.push_back(finished.worker);
       if (finished.error) {
-        const std::string name(finished.name);
-        logger()->error("{}: child {} failed: {}", state.group_name, name, error_message(finished.error));
-        state.failures.push_back({name, finished.error});
+        const auto slot = state.index.find(finished.worker);
+        auto key = slot != state.index.end() ? state.children[slot->second].key() : std::string(finished.name);
+        logger()->error("{}: child {} failed: {}", state.group_name, key, error_message(finished.error));
+        state.failures.push_back({std::move(key), finished.error});
         state.failed.push_back(finished.worker);
         state.handled.push_back(false);
       } else if (finished.reason == StopReason::forced) {

@@ -7,33 +7,11 @@
 #include <cmath>
 #include <functional>
 #include <limits>
-#include <set>
 #include <utility>
 
 namespace fluid {
 
 namespace {
-
-bool is_leaf(Worker& worker) {
-  const auto children = worker.workers();
-  return children.size() == 1 && children.front() == &worker;
-}
-
-void collect(Worker& worker, std::string path, std::string key, std::optional<std::size_t> parent,
-             std::vector<TreeWorker>& out) {
-  const auto self = out.size();
-  out.push_back({path, &worker, parent, std::move(key)});
-  if (is_leaf(worker)) return;
-  // The keys Workers::status() gives: the name, then name_2, name_3 for repeats.
-  std::set<std::string> used;
-  for (auto* child : worker.workers()) {
-    const auto name = child->worker_name();
-    std::string child_key = name;
-    for (int n = 2; used.contains(child_key); ++n) child_key = name + "_" + std::to_string(n);
-    used.insert(child_key);
-    collect(*child, path + "/" + child_key, child_key, self, out);
-  }
-}
 
 /// A number for a sample line: integers exactly, others in the shortest form
 /// that reads back the same; Prometheus' spelling of the infinities and NaN.
@@ -126,13 +104,6 @@ constexpr WorkerState all_states[] = {WorkerState::init, WorkerState::running, W
                                       WorkerState::stopped, WorkerState::force_stopped};
 
 }  // namespace
-
-std::vector<TreeWorker> worker_tree(Worker& root) {
-  std::vector<TreeWorker> out;
-  const auto name = root.worker_name();
-  collect(root, name, name, std::nullopt, out);
-  return out;
-}
 
 Task<std::vector<WorkerSample>> sample_tree(Worker& root) {
   const auto tree = worker_tree(root);

@@ -3,6 +3,7 @@
 #include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
+#include "fluid/worker_tree.hpp"
 #include "runtime/worker_control.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -60,26 +61,19 @@ const char* signal_name(int number) {
   }
 }
 
-bool is_leaf(Worker& worker) {
-  auto children = worker.workers();
-  return children.size() == 1 && children.front() == &worker;
-}
-
-void collect(Worker& worker, const std::string& prefix, std::string_view forced_by, std::vector<WorkerOutcome>& out) {
-  const std::string path = prefix.empty() ? worker.worker_name() : prefix + "/" + worker.worker_name();
-  const auto reason = worker.stop_reason();
-  const bool own_outcome = worker.worker_state() == WorkerState::force_stopped ||
-                           (reason == StopReason::failed && is_leaf(worker));
-  if (own_outcome && reason == StopReason::failed) {
-    out.push_back({path, StopReason::failed, error_message(worker.failure())});
-  } else if (worker.worker_state() == WorkerState::force_stopped) {
-    const auto grace = std::to_string(worker.stopping_grace_period().count()) + "ms";
-    out.push_back({path, StopReason::forced,
-                   forced_by.empty() ? "did not stop within its grace period of " + grace
-                                     : std::string(forced_by) + " (its grace period: " + grace + ")"});
+/// The report's line for one worker of the tree, if it did not stop cleanly.
+/// A group's failure is one of its children's: reported there, once.
+std::optional<WorkerOutcome> outcome_of(const TreeWorker& node, std::string_view forced_by) {
+  auto& worker = *node.worker;
+  const bool forced = worker.worker_state() == WorkerState::force_stopped;
+  if (worker.stop_reason() == StopReason::failed && (forced || !node.group)) {
+    return WorkerOutcome{node.path, StopReason::failed, error_message(worker.failure())};
   }
-  if (is_leaf(worker)) return;
-  for (auto* child : worker.workers()) collect(*child, path, forced_by, out);
+  if (!forced) return std::nullopt;
+  const auto grace = std::to_string(worker.stopping_grace_period().count()) + "ms";
+  return WorkerOutcome{node.path, StopReason::forced,
+                       forced_by.empty() ? "did not stop within its grace period of " + grace
+                                         : std::string(forced_by) + " (its grace period: " + grace + ")"};
 }
 
 void log_report(Worker& root, std::string_view forced_by, const std::exception_ptr& startup_error = nullptr) {
@@ -247,7 +241,9 @@ Task<int> serve_root(Worker& root, Resolved options, bool handle) {
 
 std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced_by) {
   std::vector<WorkerOutcome> out;
-  collect(root, "", forced_by, out);
+  for (const auto& node : worker_tree(root)) {
+    if (auto line = outcome_of(node, forced_by)) out.push_back(std::move(*line));
+  }
   return out;
 }
 
