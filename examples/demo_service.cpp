@@ -130,7 +130,7 @@ class Stubborn : public fluid::Worker {
 
  protected:
   fluid::Task<> run() override {
-    co_await sleep_while_running(24h);  // ends early on the stop request...
+    co_await stop_requested();  // ends on the stop request...
     demo_log()->warn("stubborn: asked to stop, ignoring it");
     for (;;) co_await fluid::sleep(1h);  // ...which it ignores; a forced stop cancels this sleep
   }

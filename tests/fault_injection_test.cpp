@@ -197,7 +197,7 @@ class FailsThenCleansUpSlowly : public Worker {
 
  protected:
   Task<> run() override {
-    co_await sleep_while_running(1h);
+    co_await stop_requested();
     throw Injected("lost the connection");
   }
   Task<> on_shutdown() override {

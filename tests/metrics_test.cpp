@@ -54,7 +54,7 @@ class FailsOnce : public Worker {
   Task<> run() override {
     co_await sleep(1ms);
     if ((*left_)-- > 0) throw std::runtime_error("flaky failure");
-    while (is_running()) co_await sleep_while_running(1h);
+    co_await stop_requested();
   }
 
  private:

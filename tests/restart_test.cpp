@@ -27,7 +27,7 @@ class FlakyWorker : public Worker {
       --*failures_left_;
       throw std::runtime_error("flaky failure");
     }
-    while (is_running()) co_await sleep_while_running(1h);
+    co_await stop_requested();
   }
 
  private:

@@ -38,7 +38,7 @@ class SignalSender : public Worker {
       co_await sleep(gap_);
       ::kill(::getpid(), number);
     }
-    while (is_running()) co_await sleep_while_running(1h);
+    co_await stop_requested();
   }
 
  private:

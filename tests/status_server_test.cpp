@@ -124,7 +124,7 @@ class SlowStop : public Worker {
 
  protected:
   Task<> run() override {
-    while (is_running()) co_await sleep_while_running(1h);
+    co_await stop_requested();
   }
   Task<> on_shutdown() override { co_await sleep(delay_); }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 using namespace fluid;
 using namespace fluid::test;
 using Clock = std::chrono::steady_clock;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -108,6 +110,27 @@ class ThrowingAfterShutdown : public NiceWorker {
 
  protected:
   void after_shutdown(std::string_view, int) override { throw std::runtime_error("observer broke"); }
+};
+
+/// Serves until asked to stop: its run() races the work against the request,
+/// as a server races its accept loop.
+class RacesItsWorkAgainstTheStop : public Worker {
+ public:
+  using Worker::Worker;
+  bool work_cancelled = false;
+
+ protected:
+  Task<> run() override { co_await (serve_forever() || stop_requested()); }
+
+ private:
+  Task<> serve_forever() {
+    try {
+      co_await sleep(1h);
+    } catch (const boost::system::system_error&) {
+      work_cancelled = true;
+      throw;
+    }
+  }
 };
 
 std::string error_of(Task<> task) {
@@ -260,7 +283,7 @@ TEST(Worker, ShutdownAndWaitOnANeverStartedWorkerReturnAtOnce) {
 
 TEST(Worker, IdleWorkerStopsPromptlyOnShutdown) {
   fluid::run([]() -> Task<> {
-    RecordingWorker worker;  // parked in sleep_while_running(1h)
+    RecordingWorker worker;  // parked in stop_requested()
     co_await worker.startup();
     co_await sleep(5ms);
     const auto start = Clock::now();
@@ -281,6 +304,69 @@ TEST(Worker, SleepWhileRunningTellsWhetherItWasCutShortByAStop) {
     EXPECT_LT(Clock::now() - start, 500ms);
     co_await worker.shutdown();
   }());
+}
+
+TEST(Worker, StopRequestedEndsARunThatRacesItsWorkAgainstIt) {
+  fluid::run([]() -> Task<> {
+    // Without stop_requested() the race would last until the forced stop.
+    RacesItsWorkAgainstTheStop worker({.stopping_grace_period = 3s});
+    co_await worker.startup();
+    co_await sleep(5ms);
+    EXPECT_TRUE(worker.is_running());
+    co_await worker.shutdown();
+    EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
+    EXPECT_EQ(worker.stop_reason(), StopReason::normal);
+    EXPECT_TRUE(worker.work_cancelled);
+  }());
+}
+
+TEST(Worker, StopRequestedCompletesAtOnceWhenTheStopWasAlreadyRequested) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker({.stopping_grace_period = 3s});
+    co_await worker.startup();
+    worker.gracefully_stop();
+    co_await worker.stop_requested();  // stopping
+    co_await worker.wait_for_shutdown();
+    co_await worker.stop_requested();  // stopped
+    EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
+  }());
+}
+
+TEST(Worker, StopRequestedBeforeStartupWaitsForTheStartAndThenTheRequest) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker({.stopping_grace_period = 3s});
+    bool requested = false;
+    auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(
+        executor,
+        [&]() -> Task<> {
+          co_await worker.stop_requested();
+          requested = true;
+        },
+        boost::asio::detached);
+    co_await sleep(2ms);
+    EXPECT_FALSE(requested);  // in init: not asked to stop yet
+    co_await worker.startup();
+    co_await sleep(2ms);
+    EXPECT_FALSE(requested);
+    co_await worker.shutdown();
+    co_await sleep(2ms);
+    EXPECT_TRUE(requested);
+  }());
+}
+
+TEST(Worker, StopRequestedWakesOnAStopRequestedFromAnotherThread) {
+  for (int round = 0; round < 20; ++round) {
+    fluid::run([]() -> Task<> {
+      RacesItsWorkAgainstTheStop worker({.stopping_grace_period = 5s});
+      co_await worker.startup();
+      std::thread stopper([&worker] { worker.gracefully_stop(); });
+      co_await (worker.wait_for_shutdown() || sleep(10s));
+      stopper.join();
+      EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
+      co_await worker.shutdown();
+    }());
+  }
 }
 
 // ---- forced stop -----------------------------------------------------------

@@ -133,6 +133,14 @@ class Worker {
   /// stop request (or that one had already come).
   [[nodiscard]] Task<bool> sleep_while_running(std::chrono::steady_clock::duration d);
 
+  /// Completes once a stop has been requested: at once if the worker is
+  /// stopping or stopped already, else when it leaves running. Lets run()
+  /// race its work against the request:
+  /// `co_await (serve_clients() || stop_requested());` (awaitable operators).
+  /// Like any wait of the worker, a forced stop ends it with
+  /// boost::asio::error::operation_aborted.
+  [[nodiscard]] Task<> stop_requested();
+
   /// The grace period in force (fixed at startup(): option, env, 10 s).
   /// @throws FluidError before startup() if the option or env value is bad.
   std::chrono::milliseconds stopping_grace_period() const;

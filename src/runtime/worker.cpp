@@ -470,6 +470,16 @@ Task<bool> Worker::sleep_while_running(std::chrono::steady_clock::duration d) {
   }
 }
 
+Task<> Worker::stop_requested() {
+  // A worker in init has not been asked yet: it waits for its start, then the request.
+  const auto requested = [this] { return has_started() && !is_running(); };
+  for (;;) {
+    const auto seen = core_->changed.ticket();
+    if (requested()) co_return;
+    co_await core_->changed.wait(seen);
+  }
+}
+
 std::chrono::milliseconds Worker::stopping_grace_period() const {
   {
     std::lock_guard lock(core_->mutex);

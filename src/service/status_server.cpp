@@ -248,16 +248,6 @@ Task<> accept_loop(std::shared_ptr<State> state) {
   }
 }
 
-/// Returns once `worker` is asked to stop. (A for loop on purpose: g++ 12
-/// crashed on `while (co_await worker.sleep_while_running(std::chrono::hours(24))) {}`.)
-Task<> until_stop_requested(Worker* worker) {
-  constexpr std::chrono::steady_clock::duration a_day = std::chrono::hours(24);
-  for (;;) {
-    const bool running = co_await worker->sleep_while_running(a_day);
-    if (!running) co_return;
-  }
-}
-
 }  // namespace
 
 StatusServer::StatusServer(Worker& target, StatusServerOptions options, WorkerOptions worker)
@@ -301,7 +291,7 @@ Task<nlohmann::json> StatusServer::status() {
 
 Task<> StatusServer::run() {
   using namespace asio::experimental::awaitable_operators;
-  co_await (accept_loop(state_) || until_stop_requested(this));
+  co_await (accept_loop(state_) || stop_requested());
 }
 
 Task<> StatusServer::on_shutdown() {

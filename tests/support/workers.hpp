@@ -82,7 +82,7 @@ class RecordingWorker : public Worker {
   }
   Task<> run() override {
     calls.push_back("run");
-    while (is_running()) co_await sleep_while_running(1h);
+    co_await stop_requested();
   }
   Task<> on_shutdown() override {
     calls.push_back("on_shutdown");
