@@ -13,7 +13,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <atomic>
 #include <functional>
+#include <latch>
 #include <memory>
 #include <thread>
 
@@ -25,6 +27,14 @@ using namespace boost::asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto short_grace = 100ms;
+
+// Rounds of a test racing two threads: enough to lose a race 5 runs in 6
+// before its fix; fewer under sanitizers, which check the memory, not the odds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int race_rounds = 300;
+#else
+constexpr int race_rounds = 3000;
+#endif
 
 class SlowStartWorker : public NiceWorker {
  public:
@@ -216,6 +226,45 @@ TEST(Worker, SecondStartupThrowsWorkerStartErrorNamingTheWorker) {
     co_await worker.shutdown();
     EXPECT_THROW(co_await worker.startup(), WorkerStartError);
   }());
+}
+
+TEST(Worker, AConcurrentSecondStartupIsRejectedWithoutTouchingTheStartedWorker) {
+  // Two loops race to start one worker. The loser used to store its own
+  // executor in the worker before it was rejected, overwriting the winner's.
+  for (int round = 0; round < race_rounds; ++round) {
+    RecordingWorker worker;
+    boost::asio::io_context loops[2];
+    std::latch arrived(2);
+    std::latch attempted(2);
+    std::atomic<int> winner{-1};
+    std::atomic<int> rejected{0};
+    for (int i = 0; i < 2; ++i) {
+      boost::asio::co_spawn(
+          loops[i],
+          [&, i]() -> Task<> {
+            arrived.arrive_and_wait();
+            try {
+              co_await worker.startup();
+              winner = i;
+            } catch (const WorkerStartError&) {
+              ++rejected;
+            }
+            attempted.count_down();
+          },
+          boost::asio::detached);
+    }
+    std::jthread first([&] { loops[0].run(); });
+    std::jthread second([&] { loops[1].run(); });
+    attempted.wait();
+    ASSERT_NE(winner.load(), -1);
+    ASSERT_EQ(rejected.load(), 1);
+    const auto& context = boost::asio::query(worker.executor(), boost::asio::execution::context);
+    EXPECT_EQ(&context, &loops[winner.load()]) << "round " << round;
+    boost::asio::co_spawn(loops[winner.load()], worker.shutdown(), boost::asio::detached);
+    first.join();
+    second.join();
+    ASSERT_EQ(worker.worker_state(), WorkerState::stopped);
+  }
 }
 
 TEST(Worker, FailingOnStartupIsRethrownAndTheWorkerEndsStoppedAfterCleanup) {

@@ -18,13 +18,19 @@ struct StateChange {
   std::string reason;  ///< "current state", "startup", "stop requested", or the stop reason
 };
 
-/// Called on every transition, on the thread that makes it (the worker's
-/// executor, or the thread calling gracefully_stop()): keep it quick and
-/// thread-safe. Exceptions it throws are logged and ignored.
+/// Called on every transition of a worker, in the order they happened, with
+/// no lock of fluid's held: on the thread that makes it (the worker's
+/// executor, or the thread calling gracefully_stop()), or, if another thread
+/// is telling an earlier transition of the same worker at that moment, on
+/// that thread, right after. A worker has not finished (wait_for_shutdown()
+/// does not return) until its listeners have been told its last transition.
+/// Keep it quick and thread-safe. Exceptions it throws are logged and ignored.
 using StateListener = std::function<void(const StateChange&)>;
 
 /// Keeps a listener subscribed; destroying it (or reset()) unsubscribes.
-/// Movable, not copyable; safe to destroy on any thread, also inside the listener.
+/// Movable, not copyable; safe to destroy on any thread, also inside the
+/// listener. Once reset() has returned the listener is not called again (a
+/// reset on another thread than the one calling it waits for that call).
 class Subscription {
  public:
   Subscription() = default;

@@ -103,54 +103,34 @@ void detail::ForceSchedule::force(const WorkerControl& worker, Clock::time_point
   due_ = now + std::min<Clock::duration>(wait, Clock::time_point::max() - now);
 }
 
-void detail::transition(WorkerCore& core, WorkerState from, WorkerState to, std::string_view reason) {
-  std::shared_ptr<Listeners> listeners;
-  std::string name;
-  {
-    std::lock_guard lock(core.mutex);
-    core.entered[static_cast<std::size_t>(to)] = std::chrono::system_clock::now();
-    listeners = core.listeners;
-    name = core.name;
-  }
-  if (!listeners) return;
-  // Held while calling, so a new subscriber's "current state" and the
-  // transitions that follow reach it in order.
-  std::lock_guard lock(listeners->mutex);
-  const auto entries = listeners->entries;
-  const StateChange change{name, from, to, std::string(reason)};
-  for (const auto& [id, listener] : entries) {
-    try {
-      (*listener)(change);
-    } catch (...) {
-      logger()->error("{}: a state listener threw: {}", name, error_message(std::current_exception()));
-    }
-  }
+bool detail::enter_state(WorkerCore& core, WorkerState to, std::string_view reason) {
+  const auto from = core.state.exchange(to);
+  core.entered[static_cast<std::size_t>(to)] = std::chrono::system_clock::now();
+  if (!core.listeners) return false;
+  core.listeners->queue({core.name, from, to, std::string(reason)});
+  return true;
+}
+
+void detail::tell_listeners(WorkerCore& core, bool until_told) {
+  std::unique_lock lock(core.mutex);
+  core.listeners->tell(lock, until_told);
 }
 
 Subscription detail::subscribe(const std::shared_ptr<WorkerCore>& core, const std::string& name,
                                StateListener listener) {
   if (!listener) return {};
-  std::shared_ptr<Listeners> listeners;
+  std::shared_ptr<Listeners::Entry> entry;
   {
-    std::lock_guard lock(core->mutex);
-    if (!core->listeners) core->listeners = std::make_shared<Listeners>();
-    listeners = core->listeners;
+    std::unique_lock lock(core->mutex);
+    if (!core->listeners) core->listeners = std::make_unique<Listeners>();
+    const auto state = core->state.load();
+    entry = core->listeners->add(std::move(listener), {name, state, state, "current state"});
+    core->listeners->tell(lock, true);
   }
-  std::lock_guard lock(listeners->mutex);
-  const auto id = listeners->next_id++;
-  auto shared = std::make_shared<StateListener>(std::move(listener));
-  listeners->entries.emplace_back(id, shared);
-  const auto state = core->state.load();
-  try {
-    (*shared)({name, state, state, "current state"});
-  } catch (...) {
-    logger()->error("{}: a state listener threw: {}", name, error_message(std::current_exception()));
-  }
-  std::weak_ptr<Listeners> weak = listeners;
-  return Subscription([weak, id] {
-    if (auto alive = weak.lock()) {
-      std::lock_guard lock(alive->mutex);
-      std::erase_if(alive->entries, [id](const auto& entry) { return entry.first == id; });
+  return Subscription([weak = std::weak_ptr<WorkerCore>(core), entry] {
+    if (const auto alive = weak.lock()) {
+      std::unique_lock lock(alive->mutex);
+      alive->listeners->remove(entry, lock);
     }
   });
 }
@@ -180,16 +160,17 @@ void note_failure(WorkerCore& core, const std::exception_ptr& failure, bool in_c
 // it ever did, waiters must still be released rather than hang.
 void abandon(WorkerCore& core, const std::exception_ptr& error) {
   logger()->critical("{}: internal error escaped the worker coroutine: {}", core.name, error_message(error));
+  bool tell = false;
   {
     std::lock_guard lock(core.mutex);
     if (core.outcome.finished) return;
     core.outcome.reason = StopReason::failed;
     core.outcome.error = error;
     core.outcome.finished = true;
+    tell = detail::enter_state(core, WorkerState::stopped, "internal error");
   }
-  const auto from = core.state.exchange(WorkerState::stopped);
   core.changed.notify_all();
-  detail::transition(core, from, WorkerState::stopped, "internal error");
+  if (tell) detail::tell_listeners(core, true);
 }
 
 // The worker's executor (a strand, on a multi-threaded loop) and the
@@ -242,10 +223,17 @@ bool Worker::is_stopped() const noexcept {
 }
 
 void Worker::gracefully_stop() {
-  auto expected = WorkerState::running;
-  if (!core_->state.compare_exchange_strong(expected, WorkerState::stopping)) return;
-  core_->changed.notify_all();
-  detail::transition(*core_, WorkerState::running, WorkerState::stopping, "stop requested");
+  // A copy: once the state has changed the worker may finish on another
+  // thread and its owner destroy it.
+  const auto core = core_;
+  bool tell = false;
+  {
+    std::lock_guard lock(core->mutex);
+    if (core->state.load() != WorkerState::running) return;
+    tell = detail::enter_state(*core, WorkerState::stopping, "stop requested");
+  }
+  core->changed.notify_all();
+  if (tell) detail::tell_listeners(*core, false);
 }
 
 Task<> Worker::startup() {
@@ -257,20 +245,23 @@ Task<> Worker::startup() {
   }
   const auto grace = resolve_stopping_grace_period(options_.stopping_grace_period, name);
   const auto executor = detail::worker_executor(co_await asio::this_coro::executor);
+  bool tell = false;
   {
     std::lock_guard lock(core->mutex);
+    // Checked again where the state changes: a concurrent startup() that got
+    // here first must find the worker untouched by this one.
+    if (core->state.load() != WorkerState::init) {
+      throw WorkerStartError("worker " + name + ": startup() called concurrently on a worker already started");
+    }
     core->name = name;
     core->grace = grace;
     // Before the state leaves init: whoever sees "running" may use it.
     // Tracked: while the worker lives its loop's run() does not return, as
     // with co_spawn's work guard (finish() lets go of it).
     core->executor = asio::prefer(executor, asio::execution::outstanding_work.tracked);
+    tell = detail::enter_state(*core, WorkerState::running, "startup");
   }
-  auto expected = WorkerState::init;
-  if (!core->state.compare_exchange_strong(expected, WorkerState::running)) {
-    throw WorkerStartError("worker " + name + ": startup() called concurrently");
-  }
-  detail::transition(*core, WorkerState::init, WorkerState::running, "startup");
+  if (tell) detail::tell_listeners(*core, false);
   // Not co_spawn: its extra frame, completion handler, handler work guard and
   // cancellation forwarder cost a few hundred bytes a worker.
   detail::launch_thread(lifecycle(core), executor, core->cancel.slot());
@@ -380,7 +371,6 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
     on_finished = std::move(core.on_finished);
   }
   const auto to = forced ? WorkerState::force_stopped : WorkerState::stopped;
-  const auto from = core.state.exchange(to);
   const std::string text = reason == StopReason::normal   ? "normal shutdown"
                            : reason == StopReason::forced ? "forced shutdown"
                                                           : error_message(failure);
@@ -389,7 +379,13 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   } else {
     logger()->info("{} stopped running: {}", core.name, text);
   }
-  detail::transition(core, from, to, text);
+  bool tell = false;
+  {
+    std::lock_guard lock(core.mutex);
+    tell = detail::enter_state(core, to, text);
+  }
+  // Until told: once the worker has finished, its listeners have seen it.
+  if (tell) detail::tell_listeners(core, true);
   try {
     after_shutdown(text, exit_code(reason));
   } catch (...) {

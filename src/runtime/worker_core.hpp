@@ -7,6 +7,7 @@
 #include "fluid/detail/notifier.hpp"
 #include "fluid/state_listener.hpp"
 #include "fluid/worker.hpp"
+#include "runtime/listeners.hpp"
 #include "runtime/worker_control.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -18,14 +19,6 @@
 #include <vector>
 
 namespace fluid::detail {
-
-/// Who listens to a worker's transitions; allocated on first subscription.
-struct Listeners {
-  // Recursive: a listener may unsubscribe (or subscribe) from inside its call.
-  std::recursive_mutex mutex;
-  std::uint64_t next_id = 0;
-  std::vector<std::pair<std::uint64_t, std::shared_ptr<StateListener>>> entries;
-};
 
 /// Where a worker's run stands and what it came to: one value, guarded by
 /// the core's mutex.
@@ -57,7 +50,7 @@ struct WorkerCore {
   Outcome outcome;
   /// When each state was entered (zero: not yet).
   std::array<std::chrono::system_clock::time_point, 5> entered{};
-  std::shared_ptr<Listeners> listeners;
+  std::unique_ptr<Listeners> listeners;  // made on the first subscription
   FinishHook on_finished;
 
   bool is_finished() const {
@@ -66,8 +59,12 @@ struct WorkerCore {
   }
 };
 
-/// Records that the worker moved `from` -> `to` and tells its listeners.
-void transition(WorkerCore& core, WorkerState from, WorkerState to, std::string_view reason);
+/// Under core.mutex: moves the worker to `to`, notes when, and queues the
+/// transition for its listeners. True if there are listeners to tell.
+bool enter_state(WorkerCore& core, WorkerState to, std::string_view reason);
+
+/// Tells the listeners the transitions queued (Listeners::tell), not under core.mutex.
+void tell_listeners(WorkerCore& core, bool until_told);
 
 /// Subscribes `listener` to `core`'s transitions, telling it the current state first.
 Subscription subscribe(const std::shared_ptr<WorkerCore>& core, const std::string& name, StateListener listener);
