@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <atomic>
 #include <numeric>
@@ -20,6 +21,7 @@
 using namespace fluid;
 using namespace fluid::test;
 using Clock = std::chrono::steady_clock;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -46,6 +48,15 @@ class Collector : public QueueConsumer<int> {
 };
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// Takes nothing itself: the test's coroutines call get_message().
+class ParkedConsumer : public QueueConsumer<int> {
+ public:
+  using QueueConsumer<int>::QueueConsumer;
+
+ protected:
+  Task<> run() override { co_await stop_requested(); }
+};
 
 }  // namespace
 
@@ -332,6 +343,27 @@ TEST(QueueConsumer, GetMessageTimesOutAndThenDrainsOnStop) {
     collector.send(2);
     co_await collector.shutdown();
     EXPECT_EQ(collector.seen, (std::vector<int>{1, 2}));
+  }());
+}
+
+TEST(QueueConsumer, AWaiterInGetMessageIsWokenAfterAnotherWaiterTimedOut) {
+  // Two coroutines wait in get_message(); the one that timed out used to
+  // clear the flag they shared, so a send no longer woke the other one.
+  fluid::run([]() -> Task<> {
+    ParkedConsumer consumer;
+    co_await consumer.startup();
+    auto long_wait = [&]() -> Task<std::optional<int>> { co_return co_await consumer.get_message(10s); };
+    auto short_wait_then_send = [&]() -> Task<bool> {
+      const auto message = co_await consumer.get_message(10ms);
+      consumer.send(7);
+      co_return message.has_value();
+    };
+    const auto start = Clock::now();
+    const auto [got, short_got] = co_await (long_wait() && short_wait_then_send());
+    EXPECT_FALSE(short_got);
+    EXPECT_EQ(got, 7);
+    EXPECT_LT(Clock::now() - start, 5s);
+    co_await consumer.shutdown();
   }());
 }
 

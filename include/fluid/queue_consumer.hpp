@@ -74,7 +74,8 @@ class QueueConsumer : public Worker {
 
   /// The next message, or nullopt after `timeout`, or nullopt at once when
   /// the consumer should return: stopping with the queue drained (which
-  /// closes it) or discarded. Call only from the worker's own coroutine.
+  /// closes it) or discarded. Call only on the worker's executor (run() and
+  /// the coroutines it starts); several may wait at once, none misses a send.
   [[nodiscard]] Task<std::optional<T>> get_message(std::chrono::milliseconds timeout = std::chrono::milliseconds(500)) {
     const auto deadline = detail::deadline_after(timeout);
     for (;;) {
@@ -85,11 +86,7 @@ class QueueConsumer : public Worker {
         co_return message;
       }
       const bool woken = co_await gate_.message_ready.wait(ticket, deadline);  // not in the if: GCC PR 106188
-      if (!woken) {
-        std::lock_guard lock(gate_.mutex);
-        gate_.consumer_woke();
-        co_return std::nullopt;
-      }
+      if (!woken) co_return std::nullopt;
     }
   }
 

@@ -45,9 +45,11 @@ class QueueGate {
   /// Marks the queue closed; returns true the first time.
   bool close() noexcept;
   bool closed() const noexcept { return closed_; }
-  /// The consumer found nothing to take and is about to wait.
+  /// A consumer found nothing to take and is about to wait. The next admit()
+  /// wakes every waiter and clears this; nothing else does: a waiter timing
+  /// out leaves it set, since another coroutine may still wait (a spare
+  /// notification costs little, a lost one a message left waiting).
   void consumer_waits() noexcept { consumer_waiting_ = true; }
-  void consumer_woke() noexcept { consumer_waiting_ = false; }
 
   // Lock-free, from any thread:
   /// Messages accepted and not yet handed to the consumer or dropped.
