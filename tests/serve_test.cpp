@@ -5,7 +5,12 @@
 #include <fluid/serve.hpp>
 #include <fluid/workers.hpp>
 
+#include "support/captured_log.hpp"
+
 #include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <condition_variable>
 #include <csignal>
@@ -15,6 +20,7 @@
 using namespace fluid;
 using namespace fluid::test;
 using Clock = std::chrono::steady_clock;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -85,6 +91,28 @@ class MeetsOnAnotherThread : public Worker {
 
  private:
   Rendezvous& rendezvous_;
+};
+
+/// Its run() starts a task whose failure its completion handler rethrows
+/// (the co_spawn idiom), so the exception escapes the event loop's run().
+class ThrowsOutOfTheLoop : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override {
+    auto fails = []() -> Task<> {
+      co_await sleep(1ms);
+      throw std::runtime_error("lost in a handler");
+    };
+    asio::co_spawn(co_await asio::this_coro::executor, fails(), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    for (;;) {
+      const bool running = co_await sleep_while_running(1h);
+      if (!running) break;
+    }
+  }
 };
 
 ServeOptions quiet() { return ServeOptions{.handle_signals = false}; }
@@ -189,4 +217,18 @@ TEST(Serve, IndependentWorkersRunInParallelOnTwoThreads) {
   EXPECT_EQ(serve(root, {.threads = 2, .handle_signals = false}), exit_clean);
   EXPECT_TRUE(a->met);
   EXPECT_TRUE(b->met);
+}
+
+TEST(Serve, AnExceptionEscapingAHandlerStopsTheTreeAndReturnsTwoOnAnyThreadCount) {
+  for (const std::size_t threads : {1, 2, 4}) {
+    CapturedLog log;
+    Workers root({std::make_shared<NiceWorker>(), std::make_shared<ThrowsOutOfTheLoop>()}, {.name = "service"});
+    const auto start = Clock::now();
+    EXPECT_EQ(serve(root, {.threads = threads, .handle_signals = false}), exit_failed) << threads << " threads";
+    EXPECT_LT(Clock::now() - start, 10s);
+    // Stopped, not abandoned: destroying a running root would abort.
+    EXPECT_TRUE(root.is_stopped()) << threads << " threads";
+    EXPECT_TRUE(log.contains("service: an exception escaped a handler on the event loop: lost in a handler"))
+        << log.text();
+  }
 }

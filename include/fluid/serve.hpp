@@ -39,7 +39,7 @@ struct ServeOptions {
 enum ExitCode : int {
   exit_clean = 0,   ///< every worker stopped cleanly
   exit_forced = 1,  ///< some worker had to be forced
-  exit_failed = 2,  ///< some worker failed, startup failed, or bad configuration
+  exit_failed = 2,  ///< some worker failed, startup failed, an exception escaped a handler, or bad configuration
 };
 
 /// One line of the shutdown report: a worker that did not stop cleanly.
@@ -58,6 +58,9 @@ std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced
 /// returns the process exit code (see ExitCode). The first SIGINT/SIGTERM
 /// starts a graceful shutdown of the root, a second one forces it. At exit it
 /// logs a report naming every worker that was forced or failed, and why.
+/// An exception escaping a handler of the loop (on any thread) is logged, the
+/// root is forced (its on_shutdown() hooks still run) and serve() returns
+/// exit_failed once the tree has stopped.
 /// Never throws: bad configuration is logged and returns exit_failed.
 int serve(Worker& root, ServeOptions options = {});
 

@@ -4,6 +4,7 @@
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/worker_tree.hpp"
+#include "runtime/event_loop.hpp"
 #include "runtime/worker_control.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,7 +17,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <functional>
 #include <thread>
 
 namespace fluid {
@@ -247,6 +250,31 @@ std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced
   return out;
 }
 
+namespace {
+
+/// serve()'s answer to an exception escaping a handler: the tree is in an
+/// unknown state, so it is forced (every on_shutdown() still runs) and the
+/// process exits 2 once it has stopped, never with the root still running.
+class EscapedErrors {
+ public:
+  explicit EscapedErrors(Worker& root) : root_(root) {}
+
+  void operator()(const std::exception_ptr& error) {
+    const bool first = !seen_.exchange(true);
+    logger()->error("{}: an exception escaped a handler on the event loop: {}{}", root_.worker_name(),
+                    error_message(error), first ? "; forcing it to stop" : "");
+    detail::WorkerControl(root_).force_stop();
+  }
+
+  bool seen() const noexcept { return seen_.load(); }
+
+ private:
+  Worker& root_;
+  std::atomic<bool> seen_{false};
+};
+
+}  // namespace
+
 int serve(Worker& root, ServeOptions options) {
   Resolved resolved;
   try {
@@ -255,12 +283,16 @@ int serve(Worker& root, ServeOptions options) {
     logger()->error("{}: bad configuration: {}", root.worker_name(), e.what());
     return exit_failed;
   }
+  EscapedErrors escaped(root);
+  std::optional<int> code;
   try {
-    return fluid::run(serve_root(root, resolved, options.handle_signals), RunOptions{resolved.threads});
-  } catch (const std::exception& e) {
-    logger()->error("{}: {}", root.worker_name(), e.what());
+    detail::run_event_loop(detail::store_result(serve_root(root, resolved, options.handle_signals), code),
+                           resolved.threads, std::ref(escaped));
+  } catch (...) {
+    logger()->error("{}: {}", root.worker_name(), error_message(std::current_exception()));
     return exit_failed;
   }
+  return escaped.seen() || !code ? exit_failed : *code;
 }
 
 }  // namespace fluid
