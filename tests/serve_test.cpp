@@ -182,7 +182,7 @@ TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
   EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
   bool named = false;
-  for (const auto& line : shutdown_report(root, "forced by a second SIGINT")) {
+  for (const auto& line : shutdown_report(root, ForceCause{.kind = ForceCause::Kind::second_signal, .signal = SIGINT})) {
     if (line.path != "service/stubborn") continue;
     named = true;
     EXPECT_EQ(line.detail, "forced by a second SIGINT (its grace period: 3600000ms)");
@@ -200,13 +200,48 @@ TEST(Serve, ASignalDeliveredTwiceAtOnceIsOneRequest) {
 }
 
 TEST(Serve, ShutdownTimeoutForcesTheRootAfterTheFirstSignal) {
-  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.stopping_grace_period = 1h});
+  CapturedLog log;
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
   Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGTERM})},
-               {.stopping_grace_period = 1h});
+               {.name = "service", .stopping_grace_period = 1h});
   const auto start = Clock::now();
   EXPECT_EQ(serve(root, {.shutdown_timeout = 50ms}), exit_forced);
   EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+  EXPECT_TRUE(log.contains("service/stubborn: forced: forced after the shutdown timeout of 50ms (its grace period: "
+                           "3600000ms)"))
+      << log.text();
+}
+
+TEST(Serve, TheReportSaysTheStartupTimeoutForcedTheHalfStartedTree) {
+  CapturedLog log;
+  Workers root({std::make_shared<NiceWorker>(), std::make_shared<NeverReady>(WorkerOptions{.name = "slow"})},
+               {.name = "service"});
+  EXPECT_EQ(serve(root, {.startup_timeout = 50ms, .handle_signals = false}), exit_failed);
+  EXPECT_TRUE(log.contains("service failed to start: service was not ready within the startup timeout of 50ms"))
+      << log.text();
+  EXPECT_TRUE(log.contains("service/slow: forced: forced after the startup timeout of 50ms")) << log.text();
+}
+
+TEST(Serve, AStartupThatFailsAtOnceIsNotKeptWaitingForTheStartupTimeout) {
+  CapturedLog log;
+  ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "later");
+  NiceWorker root;
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root, {.startup_timeout = 1h, .handle_signals = false}), exit_failed);
+  EXPECT_LT(Clock::now() - start, 10s);
+  EXPECT_TRUE(log.contains("FLUID_STOPPING_GRACE_PERIOD")) << log.text();
+}
+
+TEST(ForceCause, EachCauseReadsAsWhatForcedTheStop) {
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::second_signal, .signal = SIGTERM}),
+            "forced by a second SIGTERM");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::shutdown_timeout, .timeout = 1500ms}),
+            "forced after the shutdown timeout of 1500ms");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::startup_timeout, .timeout = 50ms}),
+            "forced after the startup timeout of 50ms");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::escaped_exception}),
+            "forced after an exception escaped a handler");
 }
 
 TEST(Serve, IndependentWorkersRunInParallelOnTwoThreads) {
