@@ -115,6 +115,18 @@ class ThrowsOutOfTheLoop : public Worker {
   }
 };
 
+/// Stops when asked, then fails in its cleanup.
+class FailsItsCleanup : public NiceWorker {
+ public:
+  using NiceWorker::NiceWorker;
+
+ protected:
+  Task<> on_shutdown() override {
+    co_await sleep(1ms);
+    throw std::runtime_error("cleanup failed");
+  }
+};
+
 ServeOptions quiet() { return ServeOptions{.handle_signals = false}; }
 
 }  // namespace
@@ -266,4 +278,35 @@ TEST(Serve, AnExceptionEscapingAHandlerStopsTheTreeAndReturnsTwoOnAnyThreadCount
     EXPECT_TRUE(log.contains("service: an exception escaped a handler on the event loop: lost in a handler"))
         << log.text();
   }
+}
+
+TEST(Serve, AForcedRootWithAFailedChildReportsTheFailureWithCodeTwo) {
+  // A failure is never hidden: it outranks the forced stop of the root.
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
+  auto fragile = std::make_shared<FailsItsCleanup>(WorkerOptions{.name = "fragile"});
+  Workers root({stubborn, fragile, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 200ms)},
+               {.name = "service", .stopping_grace_period = 1h});
+  EXPECT_EQ(serve(root), exit_failed);
+  EXPECT_EQ(root.worker_state(), WorkerState::force_stopped);
+  EXPECT_EQ(root.stop_reason(), StopReason::failed);
+  EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+  bool failure_listed = false;
+  for (const auto& line : shutdown_report(root)) {
+    if (line.path == "service/fragile") failure_listed = line.reason == StopReason::failed && line.detail == "cleanup failed";
+  }
+  EXPECT_TRUE(failure_listed);
+}
+
+TEST(Serve, SigtermDuringASlowStartupIsAStopNotAStartupFailure) {
+  CapturedLog log;
+  // The signal comes from the first child while the second is still starting.
+  Workers root({std::make_shared<SignalSender>(std::vector<int>{SIGTERM}),
+                std::make_shared<NeverReady>(WorkerOptions{.name = "slow"})},
+               {.name = "service", .stopping_grace_period = 100ms});
+  const auto code = serve(root);
+  EXPECT_EQ(code, exit_forced) << log.text();
+  EXPECT_TRUE(log.contains("received SIGTERM")) << log.text();
+  EXPECT_FALSE(log.contains("failed to start")) << log.text();
+  EXPECT_TRUE(log.contains("service: stop requested while starting")) << log.text();
+  EXPECT_TRUE(root.is_stopped());
 }

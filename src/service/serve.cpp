@@ -114,6 +114,12 @@ Task<int> serve_on_strand(Session& session) {
   } catch (...) {
     startup_error = std::current_exception();
   }
+  if (startup_error && watch->stop_requested && root.stop_reason() != StopReason::failed) {
+    // Asked to stop before it was ready, it stopped (or was forced) as asked:
+    // a stop, reported as one, not a failure to start.
+    logger()->info("{}: stop requested while starting; it stopped before it was ready", root.worker_name());
+    startup_error = nullptr;
+  }
   if (startup_error) {
     logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
     co_await root.shutdown();

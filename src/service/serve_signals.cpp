@@ -62,6 +62,7 @@ Task<> handle_signals(std::shared_ptr<SignalWatch> watch, Worker& root,
       forced.force(root, ForceCause{.kind = ForceCause::Kind::second_signal, .signal = number});
     } else {
       first_at = now;
+      watch->stop_requested = true;
       logger()->info("received {}: stopping {} gracefully (send it again to force)", signal_name(number),
                      root.worker_name());
       asio::co_spawn(executor, root.shutdown(), asio::detached);

@@ -33,7 +33,8 @@ class ForceRecord {
 struct SignalWatch {
   explicit SignalWatch(const boost::asio::any_io_executor& executor) : signals(executor) {}
   boost::asio::signal_set signals;
-  bool closed = false;  // serve_root() is done: stop listening
+  bool closed = false;          // serve_root() is done: stop listening
+  bool stop_requested = false;  // a signal asked the root to stop
 };
 
 /// Reacts to SIGINT/SIGTERM on `watch` until it is closed: the first asks
