@@ -115,18 +115,6 @@ class ThrowsOutOfTheLoop : public Worker {
   }
 };
 
-/// Stops when asked, then fails in its cleanup.
-class FailsItsCleanup : public NiceWorker {
- public:
-  using NiceWorker::NiceWorker;
-
- protected:
-  Task<> on_shutdown() override {
-    co_await sleep(1ms);
-    throw std::runtime_error("cleanup failed");
-  }
-};
-
 ServeOptions quiet() { return ServeOptions{.handle_signals = false}; }
 
 }  // namespace
@@ -283,7 +271,7 @@ TEST(Serve, AnExceptionEscapingAHandlerStopsTheTreeAndReturnsTwoOnAnyThreadCount
 TEST(Serve, AForcedRootWithAFailedChildReportsTheFailureWithCodeTwo) {
   // A failure is never hidden: it outranks the forced stop of the root.
   auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
-  auto fragile = std::make_shared<FailsItsCleanup>(WorkerOptions{.name = "fragile"});
+  auto fragile = std::make_shared<FailingCleanupWorker>(WorkerOptions{.name = "fragile"});
   Workers root({stubborn, fragile, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 200ms)},
                {.name = "service", .stopping_grace_period = 1h});
   EXPECT_EQ(serve(root), exit_failed);
