@@ -5,7 +5,12 @@
 #include <fluid/serve.hpp>
 #include <fluid/workers.hpp>
 
+#include "support/captured_log.hpp"
+
 #include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <condition_variable>
 #include <csignal>
@@ -15,6 +20,7 @@
 using namespace fluid;
 using namespace fluid::test;
 using Clock = std::chrono::steady_clock;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -87,6 +93,28 @@ class MeetsOnAnotherThread : public Worker {
   Rendezvous& rendezvous_;
 };
 
+/// Its run() starts a task whose failure its completion handler rethrows
+/// (the co_spawn idiom), so the exception escapes the event loop's run().
+class ThrowsOutOfTheLoop : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override {
+    auto fails = []() -> Task<> {
+      co_await sleep(1ms);
+      throw std::runtime_error("lost in a handler");
+    };
+    asio::co_spawn(co_await asio::this_coro::executor, fails(), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    for (;;) {
+      const bool running = co_await sleep_while_running(1h);
+      if (!running) break;
+    }
+  }
+};
+
 ServeOptions quiet() { return ServeOptions{.handle_signals = false}; }
 
 }  // namespace
@@ -154,7 +182,7 @@ TEST(Serve, SecondSigintForcesAStubbornWorkerAndReturnsOne) {
   EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
   bool named = false;
-  for (const auto& line : shutdown_report(root, "forced by a second SIGINT")) {
+  for (const auto& line : shutdown_report(root, ForceCause{.kind = ForceCause::Kind::second_signal, .signal = SIGINT})) {
     if (line.path != "service/stubborn") continue;
     named = true;
     EXPECT_EQ(line.detail, "forced by a second SIGINT (its grace period: 3600000ms)");
@@ -172,13 +200,48 @@ TEST(Serve, ASignalDeliveredTwiceAtOnceIsOneRequest) {
 }
 
 TEST(Serve, ShutdownTimeoutForcesTheRootAfterTheFirstSignal) {
-  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.stopping_grace_period = 1h});
+  CapturedLog log;
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
   Workers root({stubborn, std::make_shared<SignalSender>(std::vector<int>{SIGTERM})},
-               {.stopping_grace_period = 1h});
+               {.name = "service", .stopping_grace_period = 1h});
   const auto start = Clock::now();
   EXPECT_EQ(serve(root, {.shutdown_timeout = 50ms}), exit_forced);
   EXPECT_LT(Clock::now() - start, 5s);
   EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+  EXPECT_TRUE(log.contains("service/stubborn: forced: forced after the shutdown timeout of 50ms (its grace period: "
+                           "3600000ms)"))
+      << log.text();
+}
+
+TEST(Serve, TheReportSaysTheStartupTimeoutForcedTheHalfStartedTree) {
+  CapturedLog log;
+  Workers root({std::make_shared<NiceWorker>(), std::make_shared<NeverReady>(WorkerOptions{.name = "slow"})},
+               {.name = "service"});
+  EXPECT_EQ(serve(root, {.startup_timeout = 50ms, .handle_signals = false}), exit_failed);
+  EXPECT_TRUE(log.contains("service failed to start: service was not ready within the startup timeout of 50ms"))
+      << log.text();
+  EXPECT_TRUE(log.contains("service/slow: forced: forced after the startup timeout of 50ms")) << log.text();
+}
+
+TEST(Serve, AStartupThatFailsAtOnceIsNotKeptWaitingForTheStartupTimeout) {
+  CapturedLog log;
+  ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "later");
+  NiceWorker root;
+  const auto start = Clock::now();
+  EXPECT_EQ(serve(root, {.startup_timeout = 1h, .handle_signals = false}), exit_failed);
+  EXPECT_LT(Clock::now() - start, 10s);
+  EXPECT_TRUE(log.contains("FLUID_STOPPING_GRACE_PERIOD")) << log.text();
+}
+
+TEST(ForceCause, EachCauseReadsAsWhatForcedTheStop) {
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::second_signal, .signal = SIGTERM}),
+            "forced by a second SIGTERM");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::shutdown_timeout, .timeout = 1500ms}),
+            "forced after the shutdown timeout of 1500ms");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::startup_timeout, .timeout = 50ms}),
+            "forced after the startup timeout of 50ms");
+  EXPECT_EQ(to_string(ForceCause{.kind = ForceCause::Kind::escaped_exception}),
+            "forced after an exception escaped a handler");
 }
 
 TEST(Serve, IndependentWorkersRunInParallelOnTwoThreads) {
@@ -189,4 +252,49 @@ TEST(Serve, IndependentWorkersRunInParallelOnTwoThreads) {
   EXPECT_EQ(serve(root, {.threads = 2, .handle_signals = false}), exit_clean);
   EXPECT_TRUE(a->met);
   EXPECT_TRUE(b->met);
+}
+
+TEST(Serve, AnExceptionEscapingAHandlerStopsTheTreeAndReturnsTwoOnAnyThreadCount) {
+  for (const std::size_t threads : {1, 2, 4}) {
+    CapturedLog log;
+    Workers root({std::make_shared<NiceWorker>(), std::make_shared<ThrowsOutOfTheLoop>()}, {.name = "service"});
+    const auto start = Clock::now();
+    EXPECT_EQ(serve(root, {.threads = threads, .handle_signals = false}), exit_failed) << threads << " threads";
+    EXPECT_LT(Clock::now() - start, 10s);
+    // Stopped, not abandoned: destroying a running root would abort.
+    EXPECT_TRUE(root.is_stopped()) << threads << " threads";
+    EXPECT_TRUE(log.contains("service: an exception escaped a handler on the event loop: lost in a handler"))
+        << log.text();
+  }
+}
+
+TEST(Serve, AForcedRootWithAFailedChildReportsTheFailureWithCodeTwo) {
+  // A failure is never hidden: it outranks the forced stop of the root.
+  auto stubborn = std::make_shared<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 1h});
+  auto fragile = std::make_shared<FailingCleanupWorker>(WorkerOptions{.name = "fragile"});
+  Workers root({stubborn, fragile, std::make_shared<SignalSender>(std::vector<int>{SIGINT, SIGINT}, 200ms)},
+               {.name = "service", .stopping_grace_period = 1h});
+  EXPECT_EQ(serve(root), exit_failed);
+  EXPECT_EQ(root.worker_state(), WorkerState::force_stopped);
+  EXPECT_EQ(root.stop_reason(), StopReason::failed);
+  EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+  bool failure_listed = false;
+  for (const auto& line : shutdown_report(root)) {
+    if (line.path == "service/fragile") failure_listed = line.reason == StopReason::failed && line.detail == "cleanup failed";
+  }
+  EXPECT_TRUE(failure_listed);
+}
+
+TEST(Serve, SigtermDuringASlowStartupIsAStopNotAStartupFailure) {
+  CapturedLog log;
+  // The signal comes from the first child while the second is still starting.
+  Workers root({std::make_shared<SignalSender>(std::vector<int>{SIGTERM}),
+                std::make_shared<NeverReady>(WorkerOptions{.name = "slow"})},
+               {.name = "service", .stopping_grace_period = 100ms});
+  const auto code = serve(root);
+  EXPECT_EQ(code, exit_forced) << log.text();
+  EXPECT_TRUE(log.contains("received SIGTERM")) << log.text();
+  EXPECT_FALSE(log.contains("failed to start")) << log.text();
+  EXPECT_TRUE(log.contains("service: stop requested while starting")) << log.text();
+  EXPECT_TRUE(root.is_stopped());
 }

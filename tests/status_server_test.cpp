@@ -21,6 +21,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sstream>
 #include <thread>
 
@@ -577,6 +580,131 @@ TEST(StatusServer, ServesTargetsOnOtherStrandsWhenTheLoopHasSeveralThreads) {
         co_await service.root.shutdown();
       }(),
       RunOptions{.threads = 2});
+}
+
+TEST(StatusServer, AConnectionBeyondMaxConnectionsIsAnswered503AndClosed) {
+  fluid::run([]() -> Task<> {
+    CapturedLog log;
+    Service service({}, {.read_timeout = 30s, .max_connections = 2});
+    co_await service.root.startup();
+    auto first = co_await connect(service.server->port());
+    auto second = co_await connect(service.server->port());
+    co_await exchange(second, http::verb::get, "/health");  // both accepted by now
+    const auto refused = co_await raw_exchange(service.server->port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto again = co_await raw_exchange(service.server->port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    const auto served = co_await exchange(first, http::verb::get, "/health");
+    co_await service.root.shutdown();
+    EXPECT_TRUE(refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << refused;
+    EXPECT_NE(refused.find("too many connections"), std::string::npos) << refused;
+    EXPECT_TRUE(again.starts_with("HTTP/1.1 503")) << again;
+    EXPECT_EQ(served.result(), http::status::ok) << "the connections within the limit are still served";
+    const auto text = log.text();
+    EXPECT_NE(text.find("refused a connection: 2 open, the most allowed (max_connections)"), std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("refused a connection", text.find("refused a connection") + 1), std::string::npos)
+        << "two refusals within a second make one line\n"
+        << text;
+  }());
+}
+
+TEST(StatusServer, AClientPipeliningWithoutEndIsClosedAfterItsRequestBudget) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.max_requests_per_connection = 3});
+    co_await service.root.startup();
+    std::string pipeline;
+    for (int i = 0; i < 5; ++i) pipeline += "GET /ready HTTP/1.1\r\nHost: x\r\n\r\n";
+    const auto replies = co_await raw_exchange(service.server->port(), pipeline);
+    co_await service.root.shutdown();
+    std::size_t answered = 0;
+    for (auto at = replies.find("HTTP/1.1 200 OK"); at != std::string::npos; at = replies.find("HTTP/1.1 200 OK", at + 1)) {
+      ++answered;
+    }
+    EXPECT_EQ(answered, 3u) << replies;
+    EXPECT_NE(replies.rfind("Connection: close"), std::string::npos) << "the last answer says so\n" << replies;
+  }());
+}
+
+TEST(StatusServer, AcceptFailingAtTheDescriptorLimitIsLoggedAtMostOnceASecondAndRecovers) {
+  fluid::run([]() -> Task<> {
+    CapturedLog log;
+    Service service;
+    co_await service.root.startup();
+    // The lowest free descriptor goes to the client; the limit is set just
+    // above it, so the server's accept has none left (EMFILE).
+    const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(client, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(service.server->port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    rlimit saved{};
+    ::getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit lowered = saved;
+    lowered.rlim_cur = static_cast<rlim_t>(client) + 1;
+    ::setrlimit(RLIMIT_NOFILE, &lowered);
+    const auto start = Clock::now();
+    co_await sleep(1500ms);  // about fifteen failed accepts, 100 ms apart
+    const auto elapsed = Clock::now() - start;
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    tcp::socket socket(co_await asio::this_coro::executor, tcp::v4(), client);
+    beast::tcp_stream stream(std::move(socket));
+    const auto reply = co_await exchange(stream, http::verb::get, "/health");
+    co_await service.root.shutdown();
+    EXPECT_EQ(reply.result(), http::status::ok) << "accepted once descriptors are free again";
+    const auto text = log.text();
+    std::size_t lines = 0;
+    for (auto at = text.find("accept failed"); at != std::string::npos; at = text.find("accept failed", at + 1)) ++lines;
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
+    EXPECT_GE(lines, 1u) << text;
+    EXPECT_LE(lines, static_cast<std::size_t>(seconds) + 1) << text;
+    EXPECT_NE(text.find("Too many open files"), std::string::npos) << text;
+  }());
+}
+
+// ---------------------------------------------------------------- routes
+
+TEST(StatusServer, AddedRoutesAreServedBesideTheBuiltInOnes) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    service.server->add_route("GET", "/tasks/*", [](HttpRequest request) -> Task<HttpResponse> {
+      co_return HttpResponse::json(200, {{"under", request.path}, {"query", request.query}});
+    });
+    service.server->add_route("GET", "/tasks/special", [](HttpRequest) -> Task<HttpResponse> {
+      co_return HttpResponse{.content_type = "text/plain", .body = "exact"};
+    });
+    service.server->add_route("POST", "/tasks", [](HttpRequest request) -> Task<HttpResponse> {
+      co_return HttpResponse::json(201, {{"received", request.body}, {"type", request.header("content-type").value_or("")}});
+    });
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    const auto under = co_await request(port, "/tasks/42?verbose=1");
+    const auto exact = co_await request(port, "/tasks/special");
+    const auto posted = co_await raw_exchange(port,
+                                              "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                                              "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+    const auto wrong = co_await request(port, "/tasks", http::verb::get);
+    const auto builtin = co_await request(port, "/health");
+    co_await service.root.shutdown();
+    EXPECT_EQ(json_of(under).at("under"), "/tasks/42");
+    EXPECT_EQ(json_of(under).at("query"), "verbose=1");
+    EXPECT_EQ(exact.body(), "exact");
+    EXPECT_TRUE(posted.starts_with("HTTP/1.1 201 Created")) << posted;
+    EXPECT_NE(posted.find(R"("received": "hello")"), std::string::npos) << posted;
+    EXPECT_NE(posted.find(R"("type": "text/plain")"), std::string::npos) << posted;
+    EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
+    EXPECT_EQ(wrong[http::field::allow], "POST");
+    EXPECT_EQ(builtin.result(), http::status::ok);
+  }());
+}
+
+TEST(StatusServer, AMalformedRouteIsAFluidError) {
+  NiceWorker target;
+  StatusServer server(target);
+  const HttpHandler ok = [](HttpRequest) -> Task<HttpResponse> { co_return HttpResponse{}; };
+  EXPECT_THROW(server.add_route("get", "/x", ok), FluidError);
+  EXPECT_THROW(server.add_route("GET", "x", ok), FluidError);
+  EXPECT_THROW(server.add_route("GET", "/x", HttpHandler{}), FluidError);
 }
 
 // ---------------------------------------------------------------- curl

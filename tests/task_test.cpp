@@ -16,7 +16,11 @@
 #include <boost/system/system_error.hpp>
 
 #include <chrono>
+#include <algorithm>
+#include <atomic>
 #include <future>
+#include <memory>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -106,6 +110,62 @@ TEST(Run, ReturnsWhenTheMainTaskEndsAbandoningWhatIsStillPending) {
   }());
   EXPECT_LT(Clock::now() - start, 10s);
 }
+
+// ---------------------------------------------------------------- escaping handlers
+
+namespace {
+
+struct EscapeCase {
+  std::size_t threads;
+  bool on_calling_thread;  // the escape happens on the thread that called run()
+};
+
+/// Posts one handler per thread; the first to run on a thread of the wanted
+/// kind throws "escaped" (the co_spawn rethrow-on-error idiom in a real
+/// program), the others hold their threads until then, so one of them is
+/// left for a thread of the wanted kind.
+Task<> escape_on(EscapeCase where, std::thread::id caller) {
+  auto thrown = std::make_shared<std::promise<void>>();
+  auto done = std::make_shared<std::shared_future<void>>(thrown->get_future().share());
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  const auto executor = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < std::max<std::size_t>(where.threads, 2); ++i) {
+    asio::post(executor, [=] {
+      const bool wanted = (std::this_thread::get_id() == caller) == where.on_calling_thread;
+      if (wanted && !once->exchange(true)) {
+        thrown->set_value();
+        throw std::runtime_error("escaped");
+      }
+      done->wait_for(10s);
+    });
+  }
+  co_await fluid::sleep(1h);  // abandoned when the loop stops
+}
+
+class RunEscape : public ::testing::TestWithParam<EscapeCase> {};
+
+}  // namespace
+
+TEST_P(RunEscape, AnExceptionEscapingAHandlerStopsTheLoopJoinsAndIsRethrown) {
+  const auto where = GetParam();
+  const auto caller = std::this_thread::get_id();
+  const auto start = Clock::now();
+  try {
+    fluid::run(escape_on(where, caller), {.threads = where.threads});
+    ADD_FAILURE() << "run() returned normally";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "escaped");
+  }
+  EXPECT_LT(Clock::now() - start, 10s) << "the main task's 1 h sleep must be abandoned at once";
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, RunEscape,
+                         ::testing::Values(EscapeCase{1, true}, EscapeCase{2, true}, EscapeCase{2, false},
+                                           EscapeCase{4, true}, EscapeCase{4, false}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.threads) + "Threads" +
+                                  (info.param.on_calling_thread ? "OnTheCallingThread" : "OnAHelperThread");
+                         });
 
 TEST(Sleep, ZeroDurationYieldsToOtherCoroutines) {
   std::vector<std::string> log;

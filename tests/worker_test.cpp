@@ -103,17 +103,6 @@ class CleanupAfterForceWorker : public BadWorker {
   }
 };
 
-class FailingCleanupWorker : public NiceWorker {
- public:
-  using NiceWorker::NiceWorker;
-
- protected:
-  Task<> on_shutdown() override {
-    co_await sleep(1ms);
-    throw std::runtime_error("cleanup failed");
-  }
-};
-
 class ThrowingAfterShutdown : public NiceWorker {
  public:
   using NiceWorker::NiceWorker;

@@ -9,6 +9,7 @@
 #include "fluid/dispatcher.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/event.hpp"
+#include "fluid/http.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
 #include "fluid/queue_consumer.hpp"

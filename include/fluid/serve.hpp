@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace fluid {
@@ -39,7 +38,7 @@ struct ServeOptions {
 enum ExitCode : int {
   exit_clean = 0,   ///< every worker stopped cleanly
   exit_forced = 1,  ///< some worker had to be forced
-  exit_failed = 2,  ///< some worker failed, startup failed, or bad configuration
+  exit_failed = 2,  ///< some worker failed, startup failed, an exception escaped a handler, or bad configuration
 };
 
 /// One line of the shutdown report: a worker that did not stop cleanly.
@@ -49,15 +48,36 @@ struct WorkerOutcome {
   std::string detail;  ///< the error message, or the grace period that expired
 };
 
+/// What made serve() force the root, when it was not the workers' own grace periods.
+struct ForceCause {
+  enum class Kind {
+    second_signal,      ///< a SIGINT/SIGTERM after the one that asked for a graceful stop
+    shutdown_timeout,   ///< ServeOptions::shutdown_timeout passed since the first signal
+    startup_timeout,    ///< ServeOptions::startup_timeout passed before the root was ready
+    escaped_exception,  ///< an exception escaped a handler of the event loop
+  };
+  Kind kind;
+  int signal = 0;                        ///< second_signal: the signal's number
+  std::chrono::milliseconds timeout{0};  ///< shutdown_timeout, startup_timeout: the timeout in force
+};
+
+/// "forced by a second SIGINT", "forced after the shutdown timeout of 50ms",
+/// "forced after the startup timeout of 50ms", "forced after an exception
+/// escaped a handler".
+std::string to_string(const ForceCause& cause);
+
 /// The workers of the tree under `root` that were forced or failed, leaves
-/// and groups alike, depth first. `forced_by` names what forced the stop
-/// ("forced by a second SIGINT") when it was not the workers' grace periods.
-std::vector<WorkerOutcome> shutdown_report(Worker& root, std::string_view forced_by = {});
+/// and groups alike, depth first. `forced_by` is what forced the stop when it
+/// was not the workers' grace periods; a forced line then names it.
+std::vector<WorkerOutcome> shutdown_report(Worker& root, std::optional<ForceCause> forced_by = std::nullopt);
 
 /// Runs `root` (a group, usually) on a fresh event loop until it stops, and
 /// returns the process exit code (see ExitCode). The first SIGINT/SIGTERM
 /// starts a graceful shutdown of the root, a second one forces it. At exit it
 /// logs a report naming every worker that was forced or failed, and why.
+/// An exception escaping a handler of the loop (on any thread) is logged, the
+/// root is forced (its on_shutdown() hooks still run) and serve() returns
+/// exit_failed once the tree has stopped.
 /// Never throws: bad configuration is logged and returns exit_failed.
 int serve(Worker& root, ServeOptions options = {});
 

@@ -3,9 +3,11 @@
 /// StatusServer: a worker serving a worker tree's status, health, readiness
 /// and metrics over HTTP.
 
+#include "fluid/http.hpp"
 #include "fluid/worker.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +27,12 @@ struct StatusServerOptions {
   /// How long a connection may take to send a complete request (and to take
   /// the response) before it is closed; an idle keep-alive connection too.
   std::chrono::milliseconds read_timeout{5000};
+  /// Connections open at once; one more is answered 503 ("too many
+  /// connections") and closed, logged at most once a second.
+  std::size_t max_connections = 64;
+  /// Requests served on one keep-alive connection; the answer to the last one
+  /// says `Connection: close`, so a client pipelining without end is bounded.
+  std::size_t max_requests_per_connection = 1000;
 };
 
 /// Lets probes and scrapers see inside a running service.
@@ -66,6 +74,15 @@ class StatusServer : public Worker {
   /// Worker status plus "listening" ("ADDRESS:PORT", once bound) and
   /// "connections" (how many are open now).
   Task<nlohmann::json> status() override;
+
+  /// Serves `method` requests for `path` with `handler`, beside (or instead
+  /// of) the built-in paths. `path` is exact, or ends in "/*" for everything
+  /// under it ("/tasks/*" serves "/tasks/42"); the exact path wins, then the
+  /// longest pattern. A GET route answers HEAD too. Thread-safe, also while
+  /// the server runs; a request in progress keeps the routes it started with.
+  /// @throws FluidError if `method` is not upper-case letters, `path` does
+  ///         not start with '/', or `handler` is empty.
+  void add_route(std::string method, std::string path, HttpHandler handler);
 
  protected:
   /// Binds and listens, then logs "<name> listening on ADDRESS:PORT".

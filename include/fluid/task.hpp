@@ -38,7 +38,8 @@ namespace detail {
 boost::asio::any_io_executor worker_executor(const boost::asio::any_io_executor& caller);
 
 /// Runs `main` on a fresh io_context until it completes, then stops the loop
-/// (what is still pending is abandoned, like asyncio.run). Rethrows main's error.
+/// (what is still pending is abandoned, like asyncio.run). Rethrows main's
+/// error, or the first one that escaped a handler (which stops the loop too).
 void run_to_completion(Task<> main, RunOptions options);
 
 template <class T>
@@ -48,7 +49,10 @@ Task<> store_result(Task<T> task, std::optional<T>& out) {
 }  // namespace detail
 
 /// Runs `main` on a fresh event loop until it finishes, like asyncio.run:
-/// returns its value or rethrows its exception.
+/// returns its value or rethrows its exception. An exception that escapes a
+/// handler of the loop instead (a co_spawn completion handler that rethrows)
+/// stops the loop, whichever of the threads it surfaced on: run() joins them
+/// all, abandons what is pending, and rethrows the first such error.
 /// @throws FluidError if options.threads is 0.
 template <class T>
 T run(Task<T> main, RunOptions options = {}) {

@@ -1,6 +1,7 @@
 #include "fluid/task.hpp"
 
 #include "fluid/errors.hpp"
+#include "runtime/event_loop.hpp"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,7 @@
 
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -49,24 +51,73 @@ asio::any_io_executor worker_executor(const asio::any_io_executor& caller) {
   return asio::make_strand(caller);
 }
 
-void run_to_completion(Task<> main, RunOptions options) {
-  if (options.threads == 0) throw FluidError("fluid::run: threads must be at least 1, got 0");
-  asio::io_context loop(static_cast<int>(options.threads));
-  if (options.threads > 1) use_worker_strands(loop);
-  std::exception_ptr error;
-  bool finished = false;
+namespace {
+
+/// What the threads running one loop learn: the first error, and whether main completed.
+class LoopOutcome {
+ public:
+  void record(const std::exception_ptr& error) {
+    std::lock_guard lock(mutex_);
+    if (error && !first_error_) first_error_ = error;
+  }
+  void main_completed(const std::exception_ptr& error) {
+    record(error);
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+  }
+  // After every thread has joined:
+  void rethrow() const {
+    if (first_error_) std::rethrow_exception(first_error_);
+    if (!finished_) throw FluidError("fluid::run: the main task was abandoned before it completed");
+  }
+
+ private:
+  std::mutex mutex_;
+  std::exception_ptr first_error_;
+  bool finished_ = false;
+};
+
+/// One thread's share of the loop. An exception escaping a handler would
+/// otherwise end this thread's run() alone: std::terminate on a helper
+/// thread, a hang joining the helpers on the caller's.
+void run_share(asio::io_context& loop, LoopOutcome& outcome, const EscapeHandler& on_escape) {
+  for (;;) {
+    try {
+      loop.run();
+      return;
+    } catch (...) {
+      if (!on_escape) {
+        outcome.record(std::current_exception());
+        loop.stop();
+        return;
+      }
+      on_escape(std::current_exception());
+    }
+  }
+}
+
+}  // namespace
+
+void run_event_loop(Task<> main, std::size_t threads, const EscapeHandler& on_escape) {
+  if (threads == 0) throw FluidError("fluid::run: threads must be at least 1, got 0");
+  asio::io_context loop(static_cast<int>(threads));
+  if (threads > 1) use_worker_strands(loop);
+  LoopOutcome outcome;
   asio::co_spawn(loop, std::move(main), [&](std::exception_ptr e) {
-    error = e;
-    finished = true;
+    outcome.main_completed(e);
     loop.stop();  // like asyncio.run: whatever main left pending is abandoned
   });
-  std::vector<std::jthread> helpers;
-  for (std::size_t i = 1; i < options.threads; ++i) helpers.emplace_back([&loop] { loop.run(); });
-  loop.run();
-  for (auto& t : helpers) t.join();
-  if (!finished) throw FluidError("fluid::run: the main task was abandoned before it completed");
-  if (error) std::rethrow_exception(error);
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t i = 1; i < threads; ++i) {
+      helpers.emplace_back([&] { run_share(loop, outcome, on_escape); });
+    }
+    run_share(loop, outcome, on_escape);
+  }  // joins the helpers
+  outcome.rethrow();
 }
+
+void run_to_completion(Task<> main, RunOptions options) { run_event_loop(std::move(main), options.threads); }
 
 }  // namespace detail
 

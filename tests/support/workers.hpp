@@ -66,6 +66,18 @@ class BadWorker3 : public Worker {
   }
 };
 
+/// Stops when asked, then fails in its cleanup with "cleanup failed".
+class FailingCleanupWorker : public NiceWorker {
+ public:
+  using NiceWorker::NiceWorker;
+
+ protected:
+  Task<> on_shutdown() override {
+    co_await sleep(1ms);
+    throw std::runtime_error("cleanup failed");
+  }
+};
+
 /// Records every hook call, in order, with after_shutdown's arguments.
 class RecordingWorker : public Worker {
  public:
