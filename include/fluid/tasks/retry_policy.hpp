@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <string_view>
 
 namespace fluid {
 
@@ -27,11 +28,36 @@ struct RetryPolicy {
   /// Which failures are retried; empty: every failure (see retry_on()).
   std::function<bool(const std::exception_ptr&)> retry_if;
 
-  /// The delay before retry `attempt` (1-based): min(wait * backoff^(attempt - 1), max_wait).
+  /// The delay before retry `attempt` (1-based; 0 counts as 1):
+  /// min(wait * backoff^(attempt - 1), max_wait), rounded to the millisecond.
   std::chrono::milliseconds delay(unsigned attempt) const;
   /// True when `error` is retried: retry_if is empty, or retry_if(error).
   bool matches(const std::exception_ptr& error) const;
+  /// The delay before the next retry when `done` retries were made already,
+  /// delay(done + 1); nullopt when max_attempts retries were made.
+  std::optional<std::chrono::milliseconds> next_delay(unsigned done) const;
 };
+
+/// Checks what make_task() checks of a policy: `wait < 0`, `max_wait < wait`,
+/// `backoff <= 0`, NaN or infinite backoff.
+/// @param what names the policy in the message ("task 'x' retry").
+/// @throws FluidError naming `what`, the value and the rule.
+void check_retry_policy(const RetryPolicy& policy, std::string_view what);
+
+/// aio-fluid's retry decision after an attempt failed with `error`, its run
+/// having been retried `retry_attempt` times: the delay before the run is
+/// queued again (with retry_attempt + 1), or nullopt (no policy, `error` not
+/// matched, or max_attempts retries made). Aborts, timeouts, invalid params
+/// and lease-expiry failures are never retried: the caller does not ask.
+std::optional<std::chrono::milliseconds> failure_retry_delay(const std::optional<RetryPolicy>& retry,
+                                                             unsigned retry_attempt, const std::exception_ptr& error);
+
+/// The decision for a run met at its task's max_concurrency after
+/// `rate_limit_attempt` rate-limit retries: the delay before it is tried
+/// again (it stays queued), or nullopt: it ends rate_limited. retry_if is not
+/// consulted.
+std::optional<std::chrono::milliseconds> rate_limit_retry_delay(const std::optional<RetryPolicy>& rate_limit_retry,
+                                                                unsigned rate_limit_attempt);
 
 /// A retry_if matching exceptions of the types E... and their subclasses
 /// (aio-fluid's `exceptions` tuple).
