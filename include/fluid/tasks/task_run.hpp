@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fluid {
@@ -58,12 +59,15 @@ struct TaskRun {
   std::optional<double> duration_ms() const;
 };
 
-/// Every field, always present (an unset optional is null); times RFC 3339
-/// UTC ("2024-01-15T12:00:00Z", six fractional digits only when the
-/// microseconds are not zero); enums as their to_string().
+/// Every field, always present (an unset optional is null); times as
+/// format_time(); enums as their to_string().
 void to_json(nlohmann::json& out, const TaskRun& run);
-/// The inverse of to_json(); missing fields keep their defaults.
-/// @throws FluidError naming the field for a wrong type or a malformed time or enum.
+/// The inverse of to_json(). Missing fields take their defaults and unknown
+/// ones are ignored; anything present must have its JSON type (no coercion:
+/// "5" is not a number) and a well-formed value. `run` is changed only on
+/// success.
+/// @throws FluidError naming the field and quoting the value, or for input
+///         that is not an object.
 void from_json(const nlohmann::json& in, TaskRun& run);
 
 /// What a manager knows of a task: its static part plus the broker's dynamic
@@ -85,12 +89,30 @@ struct TaskInfo {
   bool cpu_bound = false;
 };
 
-/// Every field, always present; last_run_duration as ISO 8601 seconds
-/// ("PT0.2S", "PT90S", "PT0S").
+/// Every field, always present; times as format_time(), last_run_duration
+/// as format_duration().
 void to_json(nlohmann::json& out, const TaskInfo& info);
-/// The inverse of to_json().
-/// @throws FluidError naming the field for a wrong type or a malformed value.
+/// The inverse of to_json(), as strict as TaskRun's.
+/// @throws FluidError naming the field and quoting the value.
 void from_json(const nlohmann::json& in, TaskInfo& info);
+
+/// A time as the JSON carries it: RFC 3339 in UTC with `Z`, with six
+/// fractional digits only when the microseconds are not zero
+/// ("2024-01-15T12:00:00Z", "2024-01-15T12:00:00.250000Z"; pydantic's form).
+/// Sub-microsecond precision is dropped (floored).
+std::string format_time(TimePoint time);
+/// The time of an RFC 3339 string: `YYYY-MM-DDTHH:MM:SS[.fraction]` then `Z`
+/// or `+HH:MM` / `-HH:MM` (`t` and `z` allowed; 1 to 9 fractional digits,
+/// truncated to microseconds). nullopt for anything else, an impossible date
+/// or time (no leap second), or a time outside TimePoint's range.
+std::optional<TimePoint> parse_time(std::string_view text) noexcept;
+/// A duration as the JSON carries it: ISO 8601 in seconds only, up to six
+/// decimals, no trailing zeros ("PT0.2S", "PT90S", "PT0S", "-PT1.5S").
+std::string format_duration(std::chrono::microseconds duration);
+/// The duration of format_duration()'s form: `[-]PT<digits>[.<1 to 9
+/// digits>]S`, truncated to microseconds. nullopt for anything else
+/// (minutes, hours, days included) or a value out of range.
+std::optional<std::chrono::microseconds> parse_duration(std::string_view text) noexcept;
 
 /// How queue() places one run.
 struct EnqueueOptions {
