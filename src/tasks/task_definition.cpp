@@ -167,6 +167,22 @@ Task<> TaskDefinition::execute(TaskContext& ctx, const json& params) const {
   }
 }
 
+TaskInfo TaskDefinition::info() const {
+  const auto& options = shared_->options;
+  TaskInfo info;
+  info.name = shared_->name;
+  info.description = options.description;
+  info.short_description = short_description();
+  info.module = options.module;
+  info.priority = options.priority;
+  if (options.schedule) info.schedule = options.schedule->to_string();
+  info.tags = options.tags;
+  info.max_concurrency = options.max_concurrency;
+  info.timeout_seconds = static_cast<double>(options.timeout.count()) / 1000.0;
+  info.cpu_bound = cpu_bound();
+  return info;
+}
+
 TaskDefinition TaskDefinition::with_tags(const std::vector<std::string>& extra) const {
   auto shared = std::make_shared<Shared>(*shared_);
   auto& tags = shared->options.tags;

@@ -151,6 +151,32 @@ TEST(TaskDefinition, WithTagsAddsTagsToACopy) {
   EXPECT_EQ(tagged.name(), "dummy");
 }
 
+// Ports the value part of test_scheduler.py::test_task_info (P): the info of
+// the scheduled ping task (enabled and last_run_* are the broker's).
+TEST(TaskDefinition, InfoIsTheStaticPartOfTaskInfo) {
+  const auto ping = untyped("ping", {.description = "A simple scheduled task that ping the broker\n\nDetails.",
+                                     .module = "examples.tasks",
+                                     .priority = fluid::TaskPriority::high,
+                                     .schedule = fluid::every(2s),
+                                     .timeout = 2500ms,
+                                     .execution = fluid::Execution::process,
+                                     .tags = {"skip_db", "a"}});
+  const auto info = ping.info();
+  EXPECT_EQ(info.name, "ping");
+  EXPECT_EQ(info.description, "A simple scheduled task that ping the broker\n\nDetails.");
+  EXPECT_EQ(info.short_description, "A simple scheduled task that ping the broker");
+  EXPECT_EQ(info.module, "examples.tasks");
+  EXPECT_EQ(info.priority, fluid::TaskPriority::high);
+  EXPECT_EQ(info.schedule, "every(0:00:02)");
+  EXPECT_EQ(info.tags, (std::vector<std::string>{"a", "skip_db"}));
+  EXPECT_TRUE(info.enabled);
+  EXPECT_EQ(info.last_run_end, std::nullopt);
+  EXPECT_EQ(info.timeout_seconds, 2.5);
+  EXPECT_TRUE(info.cpu_bound);
+  EXPECT_EQ(untyped("dummy", {.max_concurrency = 1}).info().max_concurrency, 1u);
+  EXPECT_EQ(untyped("dummy").info().schedule, std::nullopt);
+}
+
 TEST(TaskDefinition, ShortDescriptionIsTheFirstLineThatIsNotBlankTrimmed) {
   EXPECT_EQ(untyped("a", {.description = "Adds two numbers\nand logs them"}).short_description(), "Adds two numbers");
   EXPECT_EQ(untyped("a", {.description = "\n  \n   Adds.\t \r\n  More."}).short_description(), "Adds.");

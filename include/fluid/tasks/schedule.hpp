@@ -30,7 +30,10 @@ class Schedule {
   /// the broker. Ignores jitter and randomize.
   std::optional<TimePoint> due(TimePoint now, std::optional<TimePoint> last, TimePoint anchor) const;
 
-  /// The first slot strictly after `t` (and not before anchor').
+  /// The first slot strictly after `t` (and not before anchor');
+  /// TimePoint::max() when the clock ends before it. A crontab is searched
+  /// field by field (a month, a day, an hour at a time), never minute by
+  /// minute: a few steps per month searched.
   TimePoint next_after(TimePoint t, TimePoint anchor) const;
 
   /// The most each run of every() is delayed past its slot (a uniform draw in
@@ -47,14 +50,18 @@ class Schedule {
 
 /// Slots at anchor + delay + k * delta (k >= 0): the first run comes at the
 /// first start (+ delay), restarts keep the grid; each run is delayed by a
-/// draw in [0, jitter) without stretching the grid.
+/// draw in [0, jitter) without stretching the grid. to_string() writes delta
+/// as Python's timedelta: "every(0:00:02)", "every(1 day, 0:00:00)",
+/// "every(0:00:00.500000)".
 /// @throws FluidError if delta <= 0, delay < 0 or jitter < 0.
 Schedule every(std::chrono::milliseconds delta, std::chrono::milliseconds delay = {},
                std::chrono::milliseconds jitter = {});
 
 /// The five fields of a crontab, each pieces separated by commas: `*`, `N`,
-/// `N-M`, `*/S`, `N-M/S` (no steps on day_of_week). Day of month and day of
-/// week must both match (aio-fluid's AND).
+/// `N-M` (inclusive, N <= M), `*/S` (every S-th value from the field's
+/// first), `N-M/S`; no steps on day_of_week, where `5-7` is Friday to
+/// Sunday. S is 1 to the number of the field's values. Day of month and day
+/// of week must both match (aio-fluid's AND; POSIX cron ORs them).
 struct CrontabFields {
   std::string minute = "*";       ///< 0-59
   std::string hour = "*";         ///< 0-23
@@ -64,8 +71,14 @@ struct CrontabFields {
   std::string tz = "UTC";         ///< "UTC" or a fixed offset "+HH:MM" / "-HH:MM"
 };
 
-/// A schedule firing at most once a minute, on every minute the fields match.
-/// @throws CrontabError quoting the field and the piece when a field is malformed.
+/// A schedule firing at most once a minute, on every minute the fields match
+/// in `tz`.
+/// @throws CrontabError quoting the field and the piece when a field is
+///         malformed (out of range, reversed range, step 0, steps on
+///         day_of_week, names, L, ?, #, empty pieces, spaces), when day and
+///         month never meet (31 in "2,4": it would never fire), or for a tz
+///         other than "UTC" and "+HH:MM" / "-HH:MM" (named zones need a tz
+///         database, which this build does not have).
 Schedule crontab(const CrontabFields& fields);
 
 /// crontab() of a five-field string, "minute hour day month day_of_week" ("0 8 * * 1-5").

@@ -93,6 +93,9 @@ class TaskDefinition {
   /// for task 'x': ...") and the executor does not run. Every error is
   /// thrown when awaited.
   Task<> execute(TaskContext& ctx, const nlohmann::json& params) const;
+  /// The static part of the task's TaskInfo (aio-fluid's Task.info()); the
+  /// broker adds enabled and last_run_*.
+  TaskInfo info() const;
   /// This task with `extra` tags added to its own (register_task's union).
   TaskDefinition with_tags(const std::vector<std::string>& extra) const;
 
