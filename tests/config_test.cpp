@@ -1,6 +1,7 @@
 // Configuration from options and the environment: strict parsing, clear
 // errors, and the option > FLUID_STOPPING_GRACE_PERIOD > 10 s precedence.
 
+#include "support/thrown.hpp"
 #include "support/workers.hpp"
 
 #include <fluid/config.hpp>
@@ -11,24 +12,12 @@
 #include <string>
 
 using namespace std::chrono_literals;
-using fluid::FluidError;
 using fluid::test::ScopedEnv;
+using fluid::test::thrown_message;
 
 namespace {
 
 constexpr const char* grace_variable = "FLUID_STOPPING_GRACE_PERIOD";
-
-// The message of the FluidError that `f` throws; fails the test if it throws none.
-template <class F>
-std::string fluid_error_message(F f) {
-  try {
-    f();
-  } catch (const FluidError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a FluidError";
-  return {};
-}
 
 }  // namespace
 
@@ -42,7 +31,7 @@ TEST(ParseThreadCount, RejectsAnythingElseQuotingTheTextAndNamingTheSetting) {
   // "18446744073709551616" overflows size_t; "1025" would start a loop per typo.
   for (const char* bad : {"", "0", "-2", "+2", " 4", "4 ", "2.5", "two", "1025", "18446744073709551616"}) {
     SCOPED_TRACE(std::string("input \"") + bad + "\"");
-    const auto message = fluid_error_message([&] { (void)fluid::parse_thread_count(bad, "FLUID_SERVE_THREADS"); });
+    const auto message = thrown_message([&] { (void)fluid::parse_thread_count(bad, "FLUID_SERVE_THREADS"); });
     EXPECT_NE(message.find("FLUID_SERVE_THREADS"), std::string::npos) << message;
     EXPECT_NE(message.find(std::string("\"") + bad + "\""), std::string::npos) << message;
   }
@@ -61,7 +50,7 @@ TEST(ParseSeconds, RoundsToTheNearestMillisecond) {
 TEST(ParseSeconds, RejectsMalformedValuesWithAFluidErrorQuotingTheInput) {
   for (const std::string bad : {"", "abc", "1.5s", "-1", "nan", "inf", "1e999", " 1", "0x10", "1e3", "2000000000"}) {
     SCOPED_TRACE("input: \"" + bad + "\"");
-    const auto message = fluid_error_message([&] { (void)fluid::parse_seconds(bad, "MY_SETTING"); });
+    const auto message = thrown_message([&] { (void)fluid::parse_seconds(bad, "MY_SETTING"); });
     EXPECT_NE(message.find("\"" + bad + "\""), std::string::npos) << message;
     EXPECT_NE(message.find("MY_SETTING"), std::string::npos) << message;
   }
@@ -108,7 +97,7 @@ TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerAndTheVariableF
     SCOPED_TRACE(std::string("FLUID_STOPPING_GRACE_PERIOD=") + bad);
     ScopedEnv set(grace_variable, bad);
     const auto message =
-        fluid_error_message([] { (void)fluid::resolve_stopping_grace_period(std::nullopt, "my_worker"); });
+        thrown_message([] { (void)fluid::resolve_stopping_grace_period(std::nullopt, "my_worker"); });
     EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
     EXPECT_NE(message.find(grace_variable), std::string::npos) << message;
     EXPECT_NE(message.find(std::string("\"") + bad + "\""), std::string::npos) << message;
@@ -117,7 +106,7 @@ TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerAndTheVariableF
 
 TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerForANegativeOption) {
   ScopedEnv unset(grace_variable, nullptr);
-  const auto message = fluid_error_message([] { (void)fluid::resolve_stopping_grace_period(-1ms, "my_worker"); });
+  const auto message = thrown_message([] { (void)fluid::resolve_stopping_grace_period(-1ms, "my_worker"); });
   EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
   EXPECT_NE(message.find("negative"), std::string::npos) << message;
 }

@@ -179,6 +179,19 @@ unsigned days_in(int year, unsigned month) {
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+// A local minute as its day, that day's first minute, its hour and minute.
+struct LocalMinute {
+  Civil date;
+  std::int64_t midnight;
+  unsigned hour, minute;
+};
+
+LocalMinute local_minute(std::int64_t m) {
+  const Civil date = civil(floor_div(m, minutes_per_day));
+  const std::int64_t midnight = date.day * minutes_per_day;
+  return {date, midnight, static_cast<unsigned>((m - midnight) / 60), static_cast<unsigned>((m - midnight) % 60)};
+}
+
 std::int64_t minute_of(TimePoint t) { return std::chrono::floor<minutes>(t.time_since_epoch()).count(); }
 
 constexpr std::int64_t first_minute = std::chrono::ceil<minutes>(TimePoint::min().time_since_epoch()).count();
@@ -225,10 +238,7 @@ class CrontabRule final : public Schedule::Rule {
   // The first local minute >= m (and <= limit) every field matches.
   std::optional<std::int64_t> first_at_or_after(std::int64_t m, std::int64_t limit) const {
     while (m <= limit) {
-      const Civil date = civil(floor_div(m, minutes_per_day));
-      const std::int64_t midnight = date.day * minutes_per_day;
-      const auto hour = static_cast<unsigned>((m - midnight) / 60);
-      const auto minute = static_cast<unsigned>((m - midnight) % 60);
+      const auto [date, midnight, hour, minute] = local_minute(m);
       if (!has(months_, date.month)) {
         const auto month = next_above(months_, date.month);
         m = minutes_per_day * (month ? day_of(date.year, *month, 1) : day_of(date.year + 1, lowest(months_), 1));
@@ -255,10 +265,7 @@ class CrontabRule final : public Schedule::Rule {
   // The last local minute <= m (and >= limit) every field matches.
   std::optional<std::int64_t> last_at_or_before(std::int64_t m, std::int64_t limit) const {
     while (m >= limit) {
-      const Civil date = civil(floor_div(m, minutes_per_day));
-      const std::int64_t midnight = date.day * minutes_per_day;
-      const auto hour = static_cast<unsigned>((m - midnight) / 60);
-      const auto minute = static_cast<unsigned>((m - midnight) % 60);
+      const auto [date, midnight, hour, minute] = local_minute(m);
       if (!has(months_, date.month)) {
         const auto month = next_below(months_, date.month);
         const int year = month ? date.year : date.year - 1;

@@ -2,6 +2,8 @@
 // retry decisions of a failed and of a rate-limited run, and the checks
 // make_task() applies to a policy.
 
+#include "support/thrown.hpp"
+
 #include <fluid/errors.hpp>
 #include <fluid/tasks/retry_policy.hpp>
 
@@ -14,11 +16,12 @@
 
 using namespace std::chrono_literals;
 using fluid::RetryPolicy;
+using fluid::test::thrown_message;
 
 namespace {
 
 template <class E>
-std::exception_ptr error_of(const char* what = "boom") {
+std::exception_ptr exception_of(const char* what = "boom") {
   return std::make_exception_ptr(E(what));
 }
 
@@ -30,15 +33,9 @@ RetryPolicy policy(std::optional<unsigned> max_attempts, std::chrono::millisecon
   return p;
 }
 
-// The message of the FluidError check_retry_policy throws; fails the test if none.
+// The message of the FluidError check_retry_policy throws for `p`.
 std::string check_error(const RetryPolicy& p) {
-  try {
-    fluid::check_retry_policy(p, "task 'retryable' retry");
-  } catch (const fluid::FluidError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a FluidError";
-  return {};
+  return thrown_message([&] { fluid::check_retry_policy(p, "task 'retryable' retry"); });
 }
 
 }  // namespace
@@ -86,8 +83,8 @@ TEST(RetryPolicy, AttemptZeroCountsAsTheFirst) { EXPECT_EQ(policy(std::nullopt, 
 // Ports test_retry.py::test_matches_all_exceptions_when_empty (P).
 TEST(RetryPolicy, WithoutRetryIfEveryFailureMatches) {
   const RetryPolicy p;
-  EXPECT_TRUE(p.matches(error_of<std::runtime_error>("any")));
-  EXPECT_TRUE(p.matches(error_of<std::invalid_argument>("also")));
+  EXPECT_TRUE(p.matches(exception_of<std::runtime_error>("any")));
+  EXPECT_TRUE(p.matches(exception_of<std::invalid_argument>("also")));
   EXPECT_TRUE(p.matches(std::make_exception_ptr(42)));
 }
 
@@ -96,8 +93,8 @@ TEST(RetryPolicy, WithoutRetryIfEveryFailureMatches) {
 TEST(RetryPolicy, RetryOnMatchesOnlyTheTypesGiven) {
   RetryPolicy p;
   p.retry_if = fluid::retry_on<std::invalid_argument>();
-  EXPECT_TRUE(p.matches(error_of<std::invalid_argument>("yes")));
-  EXPECT_FALSE(p.matches(error_of<std::runtime_error>("no")));
+  EXPECT_TRUE(p.matches(exception_of<std::invalid_argument>("yes")));
+  EXPECT_FALSE(p.matches(exception_of<std::runtime_error>("no")));
   EXPECT_FALSE(p.matches(std::make_exception_ptr(42)));
   EXPECT_FALSE(p.matches(nullptr));
 }
@@ -106,15 +103,15 @@ TEST(RetryPolicy, RetryOnMatchesOnlyTheTypesGiven) {
 TEST(RetryPolicy, RetryOnMatchesSubclassesOfTheTypesGiven) {
   RetryPolicy p;
   p.retry_if = fluid::retry_on<std::exception>();
-  EXPECT_TRUE(p.matches(error_of<std::runtime_error>("subclass of std::exception")));
-  EXPECT_TRUE(p.matches(error_of<fluid::FluidError>("a grandchild")));
+  EXPECT_TRUE(p.matches(exception_of<std::runtime_error>("subclass of std::exception")));
+  EXPECT_TRUE(p.matches(exception_of<fluid::FluidError>("a grandchild")));
 }
 
 TEST(RetryPolicy, RetryOnMatchesAnyOfSeveralTypes) {
   const auto retry_if = fluid::retry_on<std::invalid_argument, std::out_of_range>();
-  EXPECT_TRUE(retry_if(error_of<std::invalid_argument>()));
-  EXPECT_TRUE(retry_if(error_of<std::out_of_range>()));
-  EXPECT_FALSE(retry_if(error_of<std::runtime_error>()));
+  EXPECT_TRUE(retry_if(exception_of<std::invalid_argument>()));
+  EXPECT_TRUE(retry_if(exception_of<std::out_of_range>()));
+  EXPECT_FALSE(retry_if(exception_of<std::runtime_error>()));
 }
 
 TEST(RetryPolicy, NextDelayIsTheDelayOfTheNextRetryUntilMaxAttempts) {
@@ -127,45 +124,45 @@ TEST(RetryPolicy, NextDelayIsTheDelayOfTheNextRetryUntilMaxAttempts) {
 
 // Ports test_retry.py::test_failure_retry_no_policy_returns_none (A).
 TEST(FailureRetryDelay, ATaskWithoutARetryPolicyIsNotRetried) {
-  EXPECT_EQ(fluid::failure_retry_delay(std::nullopt, 0, error_of<std::runtime_error>()), std::nullopt);
+  EXPECT_EQ(fluid::failure_retry_delay(std::nullopt, 0, exception_of<std::runtime_error>()), std::nullopt);
 }
 
 // Ports test_retry.py::test_failure_retry_returns_copy_on_first_attempt (A):
 // the decision is the delay; the requeued run's fields are the broker's
 // (conformance suite).
 TEST(FailureRetryDelay, TheFirstFailureIsRetriedAfterWait) {
-  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 0, error_of<std::runtime_error>()), 500ms);
+  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 0, exception_of<std::runtime_error>()), 500ms);
 }
 
 // Ports test_retry.py::test_failure_retry_increments_attempt (A).
 TEST(FailureRetryDelay, TheSecondRetryBacksOff) {
-  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 1, error_of<std::runtime_error>()), 1s);
+  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 1, exception_of<std::runtime_error>()), 1s);
 }
 
 // Ports test_retry.py::test_failure_retry_exhausted_returns_none (A).
 TEST(FailureRetryDelay, ARunRetriedMaxAttemptsTimesIsNotRetriedAgain) {
-  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 2, error_of<std::runtime_error>()), std::nullopt);
+  EXPECT_EQ(fluid::failure_retry_delay(policy(2u, 500ms, 2.0), 2, exception_of<std::runtime_error>()), std::nullopt);
 }
 
 // Ports test_retry.py::test_failure_retry_unmatched_exception_returns_none (A).
 TEST(FailureRetryDelay, AFailureThePolicyDoesNotMatchIsNotRetried) {
   auto p = policy(1u, 1s);
   p.retry_if = fluid::retry_on<std::invalid_argument>();
-  EXPECT_EQ(fluid::failure_retry_delay(p, 0, error_of<std::runtime_error>("wrong type")), std::nullopt);
+  EXPECT_EQ(fluid::failure_retry_delay(p, 0, exception_of<std::runtime_error>("wrong type")), std::nullopt);
 }
 
 // Ports test_retry.py::test_failure_retry_matched_exception_returns_copy (A).
 TEST(FailureRetryDelay, AFailureThePolicyMatchesIsRetried) {
   auto p = policy(1u, 1s);
   p.retry_if = fluid::retry_on<std::invalid_argument>();
-  EXPECT_EQ(fluid::failure_retry_delay(p, 0, error_of<std::invalid_argument>("right type")), 1s);
+  EXPECT_EQ(fluid::failure_retry_delay(p, 0, exception_of<std::invalid_argument>("right type")), 1s);
 }
 
 // Ports test_retry.py::test_failure_retry_unlimited_attempts (A).
 TEST(FailureRetryDelay, WithoutMaxAttemptsARunIsRetriedForever) {
-  EXPECT_EQ(fluid::failure_retry_delay(policy(std::nullopt, 0ms), 999, error_of<std::runtime_error>()), 0ms);
+  EXPECT_EQ(fluid::failure_retry_delay(policy(std::nullopt, 0ms), 999, exception_of<std::runtime_error>()), 0ms);
   EXPECT_EQ(fluid::failure_retry_delay(policy(std::nullopt, 0ms), std::numeric_limits<unsigned>::max(),
-                                       error_of<std::runtime_error>()),
+                                       exception_of<std::runtime_error>()),
             0ms);
 }
 

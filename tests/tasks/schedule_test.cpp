@@ -2,6 +2,8 @@
 // and its matching (day AND day of week, minute granularity, fixed offsets),
 // and the pure due() / next_after() every TaskScheduler computes alike.
 
+#include "support/thrown.hpp"
+
 #include <fluid/errors.hpp>
 #include <fluid/tasks/errors.hpp>
 #include <fluid/tasks/schedule.hpp>
@@ -17,6 +19,7 @@ using namespace std::chrono_literals;
 using fluid::CrontabFields;
 using fluid::Schedule;
 using fluid::TimePoint;
+using fluid::test::thrown_message;
 
 namespace {
 
@@ -30,18 +33,6 @@ TimePoint utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) 
 bool fires_at(const Schedule& schedule, TimePoint t) { return schedule.due(t, std::nullopt, t).has_value(); }
 
 Schedule fields(CrontabFields f) { return fluid::crontab(f); }
-
-// The message of the E that `f` throws; fails the test if it throws none.
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
 
 const TimePoint anchor = utc(2024, 1, 15, 12);
 
@@ -60,12 +51,13 @@ TEST(Every, IsWrittenWithPythonsTimedeltaForm) {
 }
 
 TEST(Every, RejectsANonPositiveDeltaAndANegativeDelayOrJitter) {
-  EXPECT_EQ(error_of<fluid::FluidError>([] { (void)fluid::every(0ms); }), "every(): delta must be positive, got 0ms");
-  EXPECT_EQ(error_of<fluid::FluidError>([] { (void)fluid::every(-1s); }),
+  EXPECT_EQ(thrown_message<fluid::FluidError>([] { (void)fluid::every(0ms); }),
+            "every(): delta must be positive, got 0ms");
+  EXPECT_EQ(thrown_message<fluid::FluidError>([] { (void)fluid::every(-1s); }),
             "every(): delta must be positive, got -1000ms");
-  EXPECT_EQ(error_of<fluid::FluidError>([] { (void)fluid::every(1s, -1ms); }),
+  EXPECT_EQ(thrown_message<fluid::FluidError>([] { (void)fluid::every(1s, -1ms); }),
             "every(): delay must not be negative, got -1ms");
-  EXPECT_EQ(error_of<fluid::FluidError>([] { (void)fluid::every(1s, 0ms, -1ms); }),
+  EXPECT_EQ(thrown_message<fluid::FluidError>([] { (void)fluid::every(1s, 0ms, -1ms); }),
             "every(): jitter must not be negative, got -1ms");
 }
 
@@ -458,7 +450,7 @@ TEST(Crontab, RejectsEveryMalformedPieceQuotingFieldAndPiece) {
     if (b.field == "day") f.day = b.text;
     if (b.field == "month") f.month = b.text;
     if (b.field == "day_of_week") f.day_of_week = b.text;
-    const auto message = error_of<fluid::CrontabError>([&] { (void)fluid::crontab(f); });
+    const auto message = thrown_message<fluid::CrontabError>([&] { (void)fluid::crontab(f); });
     EXPECT_NE(message.find("crontab " + b.field + " \"" + b.text + "\": piece \"" + b.piece + "\" " + b.why),
               std::string::npos)
         << message;
@@ -466,26 +458,28 @@ TEST(Crontab, RejectsEveryMalformedPieceQuotingFieldAndPiece) {
 }
 
 TEST(Crontab, RejectsAnEmptyFieldNamingIt) {
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fields({.hour = ""}); }), "crontab hour \"\": the field is empty");
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fields({.hour = ""}); }),
+            "crontab hour \"\": the field is empty");
 }
 
 TEST(Crontab, RejectsAFiveFieldStringWithAnotherCountQuotingIt) {
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * *"); }),
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * *"); }),
             "crontab \"0 8 * *\": expected 5 fields, got 4");
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * * 1 2"); }),
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * * 1 2"); }),
             "crontab \"0 8 * * 1 2\": expected 5 fields, got 6");
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fluid::crontab(""); }), "crontab \"\": expected 5 fields, got 0");
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fluid::crontab("@daily"); }),
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fluid::crontab(""); }),
+            "crontab \"\": expected 5 fields, got 0");
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fluid::crontab("@daily"); }),
             "crontab \"@daily\": expected 5 fields, got 1");
 }
 
 TEST(Crontab, AFieldOfAFiveFieldStringIsCheckedAsAField) {
-  const auto message = error_of<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * * mon-fri"); });
+  const auto message = thrown_message<fluid::CrontabError>([] { (void)fluid::crontab("0 8 * * mon-fri"); });
   EXPECT_NE(message.find("crontab day_of_week \"mon-fri\": piece \"mon-fri\""), std::string::npos) << message;
 }
 
 TEST(Crontab, RejectsADayNoMonthOfTheFieldHas) {
-  EXPECT_EQ(error_of<fluid::CrontabError>([] { (void)fluid::crontab("0 0 31 2,4 *"); }),
+  EXPECT_EQ(thrown_message<fluid::CrontabError>([] { (void)fluid::crontab("0 0 31 2,4 *"); }),
             "crontab day \"31\" and month \"2,4\" never meet: the crontab would never fire");
   EXPECT_THROW((void)fluid::crontab("0 0 30 2 *"), fluid::CrontabError);
   EXPECT_NO_THROW((void)fluid::crontab("0 0 29,31 2,4 *"));  // the 29th of either
@@ -497,13 +491,13 @@ TEST(Crontab, AcceptsUtcAndFixedOffsetsOnly) {
     EXPECT_NO_THROW((void)fluid::crontab("* * * * *", good)) << good;
   }
   for (const char* named : {"Europe/Rome", "America/New_York", "utc", "GMT"}) {
-    const auto message = error_of<fluid::CrontabError>([&] { (void)fluid::crontab("* * * * *", named); });
+    const auto message = thrown_message<fluid::CrontabError>([&] { (void)fluid::crontab("* * * * *", named); });
     EXPECT_NE(message.find(std::string("crontab tz \"") + named + "\": named time zones need a tz database"),
               std::string::npos)
         << message;
   }
   for (const char* bad : {"", "+2", "+0200", "+24:00", "-01:60", "Z", " UTC", "+02:00 "}) {
-    const auto message = error_of<fluid::CrontabError>([&] { (void)fluid::crontab("* * * * *", bad); });
+    const auto message = thrown_message<fluid::CrontabError>([&] { (void)fluid::crontab("* * * * *", bad); });
     EXPECT_NE(message.find(std::string("crontab tz \"") + bad + "\""), std::string::npos) << message;
   }
 }

@@ -2,6 +2,8 @@
 // params normalized (or rejected) the way runs store them, an attempt that
 // keeps its executor alive, and secrets masked in the runs shown outside.
 
+#include "support/thrown.hpp"
+
 #include <fluid/errors.hpp>
 #include <fluid/tasks/errors.hpp>
 #include <fluid/tasks/task_definition.hpp>
@@ -17,6 +19,7 @@ using namespace std::chrono_literals;
 using fluid::TaskContext;
 using fluid::TaskDefinition;
 using fluid::TaskOptions;
+using fluid::test::thrown_message;
 using nlohmann::json;
 
 namespace {
@@ -50,18 +53,6 @@ TaskDefinition fast(TaskOptions options = {}) {
   return fluid::make_task<Sleep>("fast", &sleep_nothing, std::move(options));
 }
 
-// The message of the E that `f` throws; fails the test if it throws none.
-template <class E = fluid::FluidError, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
-
 // TaskContext belongs to the managers' layer; the executors of these tests
 // never touch it, so an attempt only needs a reference to hand over.
 TaskContext& unused_context() {
@@ -85,13 +76,13 @@ TEST(TaskName, IsOneToSixtyFourLettersDigitsUnderscoresOrDashes) {
 }
 
 TEST(MakeTask, RejectsABadNameQuotingIt) {
-  const auto message = error_of([] { (void)untyped("my task"); });
+  const auto message = thrown_message([] { (void)untyped("my task"); });
   EXPECT_NE(message.find("invalid task name \"my task\""), std::string::npos) << message;
 }
 
 TEST(MakeTask, RejectsATimeoutThatIsNotPositive) {
   for (const auto timeout : {0ms, -1ms}) {
-    const auto message = error_of([&] { (void)untyped("slow", {.timeout = timeout}); });
+    const auto message = thrown_message([&] { (void)untyped("slow", {.timeout = timeout}); });
     EXPECT_NE(message.find("task 'slow': timeout must be positive"), std::string::npos) << message;
   }
 }
@@ -105,16 +96,16 @@ TEST(MakeTask, RejectsABadRetryPolicyNamingTheTaskAndThePolicy) {
   short_max.wait = 2s;
   short_max.max_wait = 1s;
   for (const auto& policy : {negative_wait, zero_backoff, short_max}) {
-    auto message = error_of([&] { (void)untyped("retryable", {.retry = policy}); });
+    auto message = thrown_message([&] { (void)untyped("retryable", {.retry = policy}); });
     EXPECT_NE(message.find("task 'retryable' retry:"), std::string::npos) << message;
-    message = error_of([&] { (void)untyped("exclusive", {.rate_limit_retry = policy}); });
+    message = thrown_message([&] { (void)untyped("exclusive", {.rate_limit_retry = policy}); });
     EXPECT_NE(message.find("task 'exclusive' rate_limit_retry:"), std::string::npos) << message;
   }
 }
 
 TEST(MakeTask, AcceptsEnvOnlyForAProcessTask) {
   const std::map<std::string, std::string> env{{"FLUID_TEST_ENV", "hello_from_env"}};
-  const auto message = error_of([&] { (void)untyped("cpu_bound_env", {.env = env}); });
+  const auto message = thrown_message([&] { (void)untyped("cpu_bound_env", {.env = env}); });
   EXPECT_NE(message.find("task 'cpu_bound_env': env is only for Execution::process"), std::string::npos) << message;
   const auto task = untyped("cpu_bound_env", {.execution = fluid::Execution::process, .env = env});
   EXPECT_EQ(task.options().env, env);
@@ -125,13 +116,13 @@ TEST(MakeTask, RejectsAnEnvKeyThatIsNoVariableName) {
   for (const std::string key : {"", "A=B"}) {
     const std::map<std::string, std::string> env{{key, "x"}};
     const auto message =
-        error_of([&] { (void)untyped("child", {.execution = fluid::Execution::process, .env = env}); });
+        thrown_message([&] { (void)untyped("child", {.execution = fluid::Execution::process, .env = env}); });
     EXPECT_NE(message.find("env key \"" + key + "\""), std::string::npos) << message;
   }
 }
 
 TEST(MakeTask, RejectsAnEmptySecretParamsKey) {
-  const auto message = error_of([] { (void)untyped("whisper", {.secret_params = {"secret", ""}}); });
+  const auto message = thrown_message([] { (void)untyped("whisper", {.secret_params = {"secret", ""}}); });
   EXPECT_NE(message.find("task 'whisper': secret_params has an empty key"), std::string::npos) << message;
 }
 
@@ -198,19 +189,21 @@ TEST(NormalizeParams, ATypedTaskDropsKeysItDoesNotKnow) {
 }
 
 TEST(NormalizeParams, AWrongJsonTypeNamesTheTaskAndTheField) {
-  const auto message = error_of<fluid::TaskParamsError>([] { (void)fast().normalize_params({{"sleep", "0.5"}}); });
+  const auto message = thrown_message<fluid::TaskParamsError>([] {
+    (void)fast().normalize_params({{"sleep", "0.5"}});
+  });
   EXPECT_EQ(message, "invalid params for task 'fast': field 'sleep': type must be number, but is string");
 }
 
 TEST(NormalizeParams, AMissingRequiredKeyIsNamed) {
   const auto add = fluid::make_task<Pair>("add", [](TaskContext&, const Pair&) -> fluid::Task<> { co_return; });
   EXPECT_EQ(add.normalize_params({{"a", 3}, {"b", 4}}), (json{{"a", 3.0}, {"b", 4.0}}));
-  const auto message = error_of<fluid::TaskParamsError>([&] { (void)add.normalize_params({{"a", 3}}); });
+  const auto message = thrown_message<fluid::TaskParamsError>([&] { (void)add.normalize_params({{"a", 3}}); });
   EXPECT_EQ(message, "invalid params for task 'add': key 'b' not found");
 }
 
 TEST(NormalizeParams, AThrowingValidateRejectsTheParamsWithItsMessage) {
-  const auto message = error_of<fluid::TaskParamsError>([] { (void)fast().normalize_params({{"sleep", -1}}); });
+  const auto message = thrown_message<fluid::TaskParamsError>([] { (void)fast().normalize_params({{"sleep", -1}}); });
   EXPECT_EQ(message, "invalid params for task 'fast': sleep must be >= 0, got -1.000000");
 }
 
@@ -218,7 +211,7 @@ TEST(NormalizeParams, AnythingButAnObjectIsRejected) {
   for (const json& bad : {json(nullptr), json::array({1}), json("sleep"), json(5)}) {
     SCOPED_TRACE(bad.dump());
     for (const auto& task : {fast(), untyped("dummy")}) {
-      const auto message = error_of<fluid::TaskParamsError>([&] { (void)task.normalize_params(bad); });
+      const auto message = thrown_message<fluid::TaskParamsError>([&] { (void)task.normalize_params(bad); });
       EXPECT_NE(
           message.find("invalid params for task '" + task.name() + "': expected a JSON object, got " + bad.type_name()),
           std::string::npos)
@@ -238,13 +231,13 @@ TEST(NormalizeParams, AcceptsUpToOneMebibyteEncodedAndNoMore) {
   ASSERT_EQ(at_limit.dump().size(), fluid::max_params_bytes);
   EXPECT_NO_THROW((void)untyped("big").normalize_params(at_limit));
   const json over{{"s", std::string(fluid::max_params_bytes - 7, 'x')}};
-  const auto message = error_of<fluid::TaskParamsError>([&] { (void)untyped("big").normalize_params(over); });
+  const auto message = thrown_message<fluid::TaskParamsError>([&] { (void)untyped("big").normalize_params(over); });
   EXPECT_EQ(message, "invalid params for task 'big': 1048577 bytes encoded, more than the 1048576 allowed");
 }
 
 TEST(NormalizeParams, RejectsAStringThatIsNotUtf8) {
   const json params{{"name", "caf\xe9"}};
-  const auto message = error_of<fluid::TaskParamsError>([&] { (void)untyped("dummy").normalize_params(params); });
+  const auto message = thrown_message<fluid::TaskParamsError>([&] { (void)untyped("dummy").normalize_params(params); });
   EXPECT_EQ(message, "invalid params for task 'dummy': a string is not valid UTF-8");
 }
 
@@ -273,7 +266,7 @@ TEST(Execute, RejectsParamsATypedTaskCannotTakeWithoutRunningIt) {
     *ran = true;
     co_return;
   });
-  const auto message = error_of<fluid::TaskParamsError>([&] { run_attempt(task, {{"sleep", "not-a-number"}}); });
+  const auto message = thrown_message<fluid::TaskParamsError>([&] { run_attempt(task, {{"sleep", "not-a-number"}}); });
   EXPECT_EQ(message, "invalid params for task 'fast': field 'sleep': type must be number, but is string");
   EXPECT_FALSE(*ran);
 }
@@ -283,7 +276,21 @@ TEST(Execute, RethrowsTheExecutorsFailure) {
     throw std::runtime_error("I'm so bad");
     co_return;
   });
-  EXPECT_EQ(error_of<std::runtime_error>([&] { run_attempt(task, json::object()); }), "I'm so bad");
+  EXPECT_EQ(thrown_message<std::runtime_error>([&] { run_attempt(task, json::object()); }), "I'm so bad");
+}
+
+TEST(Execute, ThrowsWhatTheExecutorThrowsOnlyWhenAwaitedEvenANonStdException) {
+  // Not a coroutine: it throws when called, and not a std::exception.
+  const auto task = fluid::make_task("eager", [](TaskContext&) -> fluid::Task<> { throw 42; });
+  fluid::Task<> attempt;
+  ASSERT_NO_THROW(attempt = task.execute(unused_context(), json::object()));
+  int caught = 0;
+  try {
+    fluid::run(std::move(attempt));
+  } catch (int value) {
+    caught = value;
+  }
+  EXPECT_EQ(caught, 42);
 }
 
 TEST(Execute, KeepsTheExecutorAliveAfterEveryCopyOfTheTaskIsGone) {

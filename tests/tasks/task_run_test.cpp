@@ -2,6 +2,8 @@
 // both carry across processes (times, durations, enums, nulls), parsed back
 // strictly.
 
+#include "support/thrown.hpp"
+
 #include <fluid/errors.hpp>
 #include <fluid/tasks/task_run.hpp>
 
@@ -49,16 +51,10 @@ TaskRun sample_run() {
   return run;
 }
 
-// The message of the FluidError that parsing `text` as T throws; fails the test if none.
+// The message of the FluidError that parsing `in` as T throws.
 template <class T>
 std::string parse_error(const json& in) {
-  try {
-    (void)in.get<T>();
-  } catch (const fluid::FluidError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a FluidError for " << in.dump();
-  return {};
+  return fluid::test::thrown_message([&] { (void)in.get<T>(); });
 }
 
 }  // namespace
