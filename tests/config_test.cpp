@@ -96,8 +96,7 @@ TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerAndTheVariableF
   for (const char* bad : {"", "fast", "-1", "nan", "inf"}) {
     SCOPED_TRACE(std::string("FLUID_STOPPING_GRACE_PERIOD=") + bad);
     ScopedEnv set(grace_variable, bad);
-    const auto message =
-        thrown_message([] { (void)fluid::resolve_stopping_grace_period(std::nullopt, "my_worker"); });
+    const auto message = thrown_message([] { (void)fluid::resolve_stopping_grace_period(std::nullopt, "my_worker"); });
     EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
     EXPECT_NE(message.find(grace_variable), std::string::npos) << message;
     EXPECT_NE(message.find(std::string("\"") + bad + "\""), std::string::npos) << message;

@@ -69,12 +69,10 @@ bool is_done(TaskState state) noexcept {
     case TaskState::failure:
     case TaskState::aborted:
     case TaskState::rate_limited:
-    case TaskState::interrupted:
-      return true;
+    case TaskState::interrupted: return true;
     case TaskState::init:
     case TaskState::queued:
-    case TaskState::running:
-      return false;
+    case TaskState::running: return false;
   }
   return false;
 }
@@ -82,19 +80,15 @@ bool is_done(TaskState state) noexcept {
 bool is_valid_transition(TaskState from, TaskState to) noexcept {
   using enum TaskState;
   switch (from) {
-    case init:
-      return to == queued;
-    case queued:
-      return to == running || to == aborted || to == rate_limited || to == failure;
-    case running:
-      return to == success || to == failure || to == aborted || to == interrupted;
+    case init: return to == queued;
+    case queued: return to == running || to == aborted || to == rate_limited || to == failure;
+    case running: return to == success || to == failure || to == aborted || to == interrupted;
     case failure:      // a retry
     case interrupted:  // a release or a reap
       return to == queued;
     case success:
     case aborted:
-    case rate_limited:
-      return false;
+    case rate_limited: return false;
   }
   return false;
 }
