@@ -42,6 +42,19 @@ struct Pair {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Pair, a, b)
 
+// aio-fluid's colorize params: a choice, checked by a hand-written from_json.
+struct Palette {
+  std::string color = "red";
+};
+void to_json(json& out, const Palette& p) { out = {{"color", p.color}}; }
+void from_json(const json& in, Palette& p) {
+  const auto color = in.value("color", std::string("red"));
+  if (color != "red" && color != "green" && color != "blue") {
+    throw std::invalid_argument("color must be red, green or blue, got " + color);
+  }
+  p.color = color;
+}
+
 fluid::Task<> nothing(TaskContext&) { co_return; }
 fluid::Task<> sleep_nothing(TaskContext&, const Sleep&) { co_return; }
 
@@ -205,6 +218,17 @@ TEST(NormalizeParams, AMissingRequiredKeyIsNamed) {
 TEST(NormalizeParams, AThrowingValidateRejectsTheParamsWithItsMessage) {
   const auto message = thrown_message<fluid::TaskParamsError>([] { (void)fast().normalize_params({{"sleep", -1}}); });
   EXPECT_EQ(message, "invalid params for task 'fast': sleep must be >= 0, got -1.000000");
+}
+
+TEST(NormalizeParams, AHandWrittenFromJsonsOwnErrorRejectsTheParams) {
+  const auto colorize =
+      fluid::make_task<Palette>("colorize", [](TaskContext&, const Palette&) -> fluid::Task<> { co_return; });
+  EXPECT_EQ(colorize.normalize_params(json::object()), (json{{"color", "red"}}));
+  EXPECT_EQ(colorize.normalize_params({{"color", "blue"}}), (json{{"color", "blue"}}));
+  const auto message = thrown_message<fluid::TaskParamsError>([&] {
+    (void)colorize.normalize_params({{"color", "purple"}});
+  });
+  EXPECT_EQ(message, "invalid params for task 'colorize': color must be red, green or blue, got purple");
 }
 
 TEST(NormalizeParams, AnythingButAnObjectIsRejected) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -71,6 +72,7 @@ TaskDefinition define_task(std::string name, TaskExecutor executor, ParamsNormal
 /// aio-fluid's Task: a name, an executor and TaskOptions. Immutable and cheap
 /// to copy: copies share the executor, and every copy and every run in flight
 /// keeps the callable (and a lambda's captures) alive. Made by make_task().
+/// Being immutable, it may be copied and read from any thread.
 class TaskDefinition {
  public:
   /// 1 to 64 of [A-Za-z0-9_-], not starting with '-'.
@@ -149,8 +151,8 @@ std::string mistyped_field(const nlohmann::json& params) noexcept {
   return {};
 }
 
-/// Parses `params` into P (missing required key, wrong JSON type or a
-/// throwing validate() is TaskParamsError with the reason).
+/// Parses `params` into P (missing required key, wrong JSON type, a
+/// throwing from_json or validate() is TaskParamsError with the reason).
 template <class P>
 P parse_params(const nlohmann::json& params) {
   P parsed{};
@@ -158,6 +160,8 @@ P parse_params(const nlohmann::json& params) {
     parsed = params.get<P>();
   } catch (const nlohmann::json::exception& e) {
     throw_params_error(e.what(), mistyped_field<P>(params));
+  } catch (const std::exception& e) {  // a hand-written from_json's own error
+    throw_params_error(e.what());
   }
   if constexpr (has_validate<P>) {
     try {
