@@ -221,7 +221,7 @@ class TaskBroker {
 
 /// The broker for `url`, not yet open:
 /// - `memory://[name][?queues=...&retention=S]`: the process's broker of
-///   that name (`default` when none; 1 to 64 of [A-Za-z0-9_-]);
+///   that name (`default` when none; a name follows the task-name rule);
 /// - `redis://[user:pass@]host[:port][/db][?name=N&queues=...&retention=S&timeout=S&connect_timeout=S]`,
 ///   `rediss://...`: a Redis server.
 ///

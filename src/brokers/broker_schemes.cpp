@@ -1,0 +1,51 @@
+#include "brokers/broker_schemes.hpp"
+
+#include "brokers/memory/memory_broker.hpp"
+#include "fluid/errors.hpp"
+
+#include <array>
+#include <string>
+
+namespace fluid {
+
+TaskBroker::~TaskBroker() = default;
+
+namespace brokers {
+
+namespace {
+
+std::shared_ptr<TaskBroker> without_redis(const BrokerUrl& url) {
+  throw FluidError("broker URL '" + url.redacted + "': this build of fluid has no Redis broker");
+}
+
+std::string scheme_list() {
+  std::string list;
+  for (const auto& known : broker_schemes()) {
+    if (!list.empty()) list += ", ";
+    list += known.scheme;
+  }
+  return list;
+}
+
+}  // namespace
+
+std::span<const BrokerScheme> broker_schemes() {
+  static constexpr std::array schemes{
+      BrokerScheme{"memory", &make_memory_broker},
+      BrokerScheme{"redis", &without_redis},
+      BrokerScheme{"rediss", &without_redis},
+  };
+  return schemes;
+}
+
+}  // namespace brokers
+
+std::shared_ptr<TaskBroker> make_broker(std::string_view text) {
+  const auto url = brokers::split_broker_url(text);
+  for (const auto& known : brokers::broker_schemes()) {
+    if (known.scheme == url.scheme) return known.make(url);
+  }
+  brokers::throw_bad_url(url, "unknown scheme '" + url.scheme + "' (expected " + brokers::scheme_list() + ")");
+}
+
+}  // namespace fluid

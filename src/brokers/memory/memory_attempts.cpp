@@ -1,0 +1,139 @@
+// The memory broker's leases: renewals, how an attempt ends (finish), what
+// happens to the runs of a lost consumer (reap), and aborts.
+
+#include "brokers/memory/memory_state.hpp"
+
+#include "fluid/tasks/errors.hpp"
+
+namespace fluid::brokers {
+
+namespace {
+
+bool same_outcome(const Outcome& a, const Outcome& b) {
+  return a.state == b.state && a.error == b.error && a.retry_in == b.retry_in && a.requeue == b.requeue;
+}
+
+void check_outcome(const Lease& lease, const Outcome& outcome) {
+  const auto state = outcome.state;
+  const bool ends_attempt = state == TaskState::success || state == TaskState::failure ||
+                            state == TaskState::aborted || state == TaskState::interrupted;
+  if (!ends_attempt) {
+    throw FluidError("finish: run '" + lease.run_id + "' cannot end " + std::string(to_string(state)));
+  }
+  if (outcome.retry_in && state != TaskState::failure) {
+    throw FluidError("finish: run '" + lease.run_id + "' retried after " + std::string(to_string(state)) +
+                     " (only a failure is)");
+  }
+}
+
+[[noreturn]] void throw_lease_lost(const Lease& lease, const char* why) {
+  throw LeaseLostError("lease " + std::to_string(lease.token) + " on run '" + lease.run_id + "' lost: " + why);
+}
+
+}  // namespace
+
+std::vector<LeaseState> MemoryState::renew(const std::vector<Lease>& leases, std::chrono::milliseconds lease,
+                                           const Call& call) {
+  std::vector<LeaseState> states;
+  states.reserve(leases.size());
+  for (const auto& held : leases) {
+    RunRecord* record = find(held.run_id);
+    if (record == nullptr || record->run.state != TaskState::running || record->token != held.token) {
+      states.push_back(LeaseState{LeaseStatus::lost, held.expires, ""});
+      continue;
+    }
+    auto node = leases_.extract({record->lease_expires, record->token});
+    record->lease_expires = call.mono + lease;
+    node.key().first = record->lease_expires;
+    leases_.insert(std::move(node));
+    const auto status = record->abort_reason ? LeaseStatus::abort_requested : LeaseStatus::held;
+    states.push_back(LeaseState{status, call.wall + lease, record->abort_reason.value_or("")});
+  }
+  return states;
+}
+
+std::vector<TaskRun> MemoryState::finish(const Lease& lease, const Outcome& outcome, const Call& call) {
+  check_outcome(lease, outcome);
+  RunRecord* record = find(lease.run_id);
+  if (record != nullptr && lease.token != 0 && record->finished_token == lease.token) {
+    if (!same_outcome(record->finished_outcome, outcome)) throw_lease_lost(lease, "finished with another outcome");
+    return record->finished_changes;  // a repeated finish: the same answer, nothing changed
+  }
+  if (record == nullptr || record->run.state != TaskState::running || record->token != lease.token) {
+    throw_lease_lost(lease, "the run belongs to a later attempt or was reaped");
+  }
+  // An abort requested meanwhile wins over going back to the queue.
+  const std::optional<std::string> abort_reason = record->abort_reason;
+  release_lease(*record);
+  std::vector<TaskRun> changes;
+  const std::string holder = record->run.manager_id;
+  if (outcome.state == TaskState::interrupted && outcome.requeue && abort_reason) {
+    end_attempt(*record, TaskState::aborted, *abort_reason, holder, call);
+    make_final(*record, call, changes);
+  } else if (outcome.state == TaskState::interrupted && outcome.requeue) {
+    end_attempt(*record, TaskState::interrupted, outcome.error, holder, call);
+    if (record->run.deliveries > 0) --record->run.deliveries;  // a graceful release is no delivery
+    mark_requeued(*record, changes);
+    queue_again(*record, record->place, call, changes);
+  } else if (outcome.state == TaskState::failure && outcome.retry_in && !abort_reason) {
+    end_attempt(*record, TaskState::failure, outcome.error, holder, call);
+    mark_requeued(*record, changes);
+    TaskRun& run = record->run;
+    ++run.retry_attempt;
+    run.deliveries = 0;  // a retry is a new attempt, not a redelivery
+    run.execute_after = call.wall + *outcome.retry_in;
+    queue_again(*record, delayed_place(*outcome.retry_in, call), call, changes);
+  } else {
+    end_attempt(*record, outcome.state, outcome.error, holder, call);
+    make_final(*record, call, changes);
+  }
+  record->finished_token = lease.token;
+  record->finished_outcome = outcome;
+  record->finished_changes = changes;
+  return changes;
+}
+
+std::vector<TaskRun> MemoryState::reap(const std::string& manager_id, const Call& call) {
+  std::vector<TaskRun> changes;
+  while (!leases_.empty() && leases_.begin()->first.first <= call.mono) {
+    RunRecord& record = *leases_.begin()->second;
+    const std::optional<std::string> abort_reason = record.abort_reason;
+    release_lease(record);
+    const unsigned deliveries = record.run.deliveries;
+    if (abort_reason) {
+      end_attempt(record, TaskState::aborted, *abort_reason, manager_id, call);
+      make_final(record, call, changes);
+    } else if (deliveries >= record.max_deliveries) {
+      const auto error = "lease expired " + std::to_string(deliveries) + " times: consumer lost";
+      end_attempt(record, TaskState::failure, error, manager_id, call);
+      make_final(record, call, changes);
+    } else {
+      end_attempt(record, TaskState::interrupted, "lease expired", manager_id, call);
+      mark_requeued(record, changes);
+      queue_again(record, record.place, call, changes);
+    }
+  }
+  return changes;
+}
+
+std::vector<TaskRun> MemoryState::request_abort(const std::string& run_id, const std::string& reason,
+                                                const std::string& manager_id, const Call& call) {
+  RunRecord* record = find(run_id);
+  if (record == nullptr) throw UnknownRunError("unknown run '" + run_id + "'");
+  std::vector<TaskRun> changes;
+  if (record->run.state == TaskState::queued) {
+    take_from_queue(*record);
+    end_attempt(*record, TaskState::aborted, reason, manager_id, call);
+    make_final(*record, call, changes);
+  } else if (record->run.state == TaskState::running && !record->abort_reason) {
+    record->abort_reason = reason;
+    TaskRun requested = record->run;
+    requested.error = reason;
+    requested.manager_id = manager_id;
+    record_event("abort", requested);
+    changes.push_back(std::move(requested));
+  }
+  return changes;
+}
+
+}  // namespace fluid::brokers
