@@ -219,14 +219,17 @@ class MemoryBroker final : public TaskBroker {
   std::shared_ptr<MemoryState> state_;
 };
 
+// claim() and read_events() keep what they need in their frames: after a
+// wait they touch neither `this` nor anything but the shared state.
 Task<ClaimResult> MemoryBroker::claim(ClaimRequest request) {
   const auto shared = state();
+  const auto retention = options_.retention;
   const auto deadline = detail::deadline_after(request.wait);
   for (;;) {
     const auto ticket = shared->work.ticket();
     std::optional<SteadyTime> due_at;
     SteadyTime now;
-    auto result = locked_step(*shared, options_.retention, [&](MemoryState& s, const Call& call) {
+    auto result = locked_step(*shared, retention, [&](MemoryState& s, const Call& call) {
       now = call.mono;
       return s.claim(request, call, due_at);
     });
@@ -240,13 +243,12 @@ Task<ClaimResult> MemoryBroker::claim(ClaimRequest request) {
 
 Task<EventBatch> MemoryBroker::read_events(std::string after, std::size_t max, std::chrono::milliseconds wait) {
   const auto shared = state();
+  const auto retention = options_.retention;
   const auto deadline = detail::deadline_after(wait);
-  if (after.empty()) after = locked_step(*shared, options_.retention, [](MemoryState& s, const Call&) {
-    return s.feed_cursor();
-  });
+  if (after.empty()) after = locked_step(*shared, retention, [](MemoryState& s, const Call&) { return s.feed_cursor(); });
   for (;;) {
     const auto ticket = shared->feed.ticket();
-    auto batch = locked_step(*shared, options_.retention, [&](MemoryState& s, const Call&) {
+    auto batch = locked_step(*shared, retention, [&](MemoryState& s, const Call&) {
       return s.read_events(after, max);
     });
     if (!batch.events.empty() || max == 0 || SteadyClock::now() >= deadline) co_return batch;

@@ -89,6 +89,18 @@ TEST_P(BrokerConformance, ClaimIsFifoAcrossTheRequestedTasks) {
   });
 }
 
+TEST_P(BrokerConformance, ADelayedRunTakesItsPlaceWhenItBecomesClaimable) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    const auto [delayed, created] = co_await broker->enqueue(make_run_with_id("a", "delayed"), 500ms);
+    co_await broker->enqueue(make_run_with_id("a", "before"), 0ms);
+    co_await wait_past(*broker, *delayed.execute_after);
+    co_await broker->enqueue(make_run_with_id("a", "after"), 0ms);
+    const auto result = co_await broker->claim(claim_of(names("a"), 10));
+    EXPECT_EQ(ids_of(result.claimed), names("before", "delayed", "after"));
+  });
+}
+
 TEST_P(BrokerConformance, ClaimSkipsRunsOfOtherTasksAndLosesNone) {
   run([&]() -> Task<> {
     auto broker = co_await open_broker();
