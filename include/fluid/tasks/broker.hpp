@@ -58,7 +58,9 @@ struct ClaimResult {
   /// ("task disabled") or rate_limited, or rate-limit retried (still queued,
   /// rate_limit_attempt + 1, execute_after set; no event).
   std::vector<TaskRun> settled;
-  std::optional<TimePoint> next_due;  ///< earliest delayed run of these tasks in these queues
+  /// When the claim did not fill max_runs: the earliest time a run of these
+  /// tasks in these queues becomes claimable (a delayed run's execute_after).
+  std::optional<TimePoint> next_due;
   /// When the claim did not fill max_runs: tasks not in the request with
   /// claimable runs in its queues (sorted, at most 8), which a consumer with
   /// this registry will never take.

@@ -36,114 +36,131 @@ RunRecord* earliest_due(const std::vector<TaskQueue*>& queues, SteadyTime mono) 
 }  // namespace
 
 ClaimResult MemoryState::claim(const ClaimRequest& request, const Call& call, std::optional<SteadyTime>& due_at) {
-  ClaimResult result;
-  if (request.max_runs == 0) return result;
+  if (request.max_runs == 0) return {};
+  Claiming claiming{request, call, intern(request.manager_id), {}};
+  ClaimResult& result = claiming.result;
+  resolve_tasks(request.tasks);
   for (const auto priority : request.queues) {
-    const auto queues = queues_of(priority, request.tasks);
+    const auto& queues = queues_of(priority);
     while (result.claimed.size() < request.max_runs && result.settled.size() < max_settled_per_claim) {
       RunRecord* next = earliest_due(queues, call.mono);
       if (next == nullptr) break;
-      settle_or_lease(*next, request, call, result);
+      settle_or_lease(*next, claiming);
     }
   }
-  if (const RunRecord* next = next_due(request, call)) {
-    due_at = next->place.at;
-    result.next_due = next->run.execute_after.value_or(call.system(next->place.at));
+  if (result.claimed.size() < request.max_runs) {  // a full claim is called again at once: no need
+    if (const RunRecord* next = next_due(request.queues, call.mono)) {
+      due_at = next->place.at;
+      result.next_due = next->run.execute_after.value_or(call.system(next->place.at));
+    }
+    result.skipped_tasks = skipped_tasks(request, call.mono);
   }
-  if (result.claimed.size() < request.max_runs) result.skipped_tasks = skipped_tasks(request, call);
-  return result;
+  return std::move(result);
 }
 
-std::vector<TaskQueue*> MemoryState::queues_of(TaskPriority priority, const std::vector<std::string>& tasks) {
-  std::vector<TaskQueue*> queues;
-  queues.reserve(tasks.size());
-  for (const auto& name : tasks) {
+void MemoryState::resolve_tasks(const std::vector<std::string>& names) {
+  scratch_tasks_.clear();
+  for (const auto& name : names) {
     const auto found = tasks_.find(name);
     if (found == tasks_.end()) continue;
-    TaskQueue* queue = &found->second.queued[index_of(priority)];
-    if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.push_back(queue);
+    TaskEntry* entry = &found->second;
+    if (std::find(scratch_tasks_.begin(), scratch_tasks_.end(), entry) == scratch_tasks_.end()) {
+      scratch_tasks_.push_back(entry);
+    }
   }
-  return queues;
 }
 
-void MemoryState::settle_or_lease(RunRecord& record, const ClaimRequest& request, const Call& call,
-                                  ClaimResult& result) {
+const std::vector<TaskQueue*>& MemoryState::queues_of(TaskPriority priority) {
+  scratch_queues_.clear();
+  for (TaskEntry* entry : scratch_tasks_) {
+    TaskQueue& queue = entry->queued[index_of(priority)];
+    if (!queue.empty()) scratch_queues_.push_back(&queue);
+  }
+  return scratch_queues_;
+}
+
+void MemoryState::settle_or_lease(RunRecord& record, Claiming& claiming) {
   const TaskEntry& task = *record.task;
   take_from_queue(record);
   if (!task.info.enabled) {
-    end_attempt(record, TaskState::aborted, "task disabled", request.manager_id, call);
-    make_final(record, call, result.settled);
+    end_attempt(record, TaskState::aborted, "task disabled", claiming.claimant, claiming.call);
+    settle(record, claiming);
     return;
   }
   const std::size_t limit = task.info.max_concurrency;
   if (limit > 0 && task.running >= limit) {
     if (const auto delay = rate_limit_retry_delay(task.rate_limit_retry, record.run.rate_limit_attempt)) {
-      retry_rate_limited(record, *delay, request.manager_id, call, result);
+      retry_rate_limited(record, *delay, claiming);
       return;
     }
-    end_attempt(record, TaskState::rate_limited, "", request.manager_id, call);
-    make_final(record, call, result.settled);
+    end_attempt(record, TaskState::rate_limited, "", claiming.claimant, claiming.call);
+    settle(record, claiming);
     return;
   }
-  lease(record, request, call, result);
+  lease(record, claiming);
 }
 
-void MemoryState::lease(RunRecord& record, const ClaimRequest& request, const Call& call, ClaimResult& result) {
-  TaskRun& run = record.run;
+void MemoryState::settle(RunRecord& record, Claiming& claiming) {
+  std::vector<RunSnapshot> changes;
+  make_final(record, claiming.call, changes);
+  claiming.result.settled.push_back(record.run.to_run());
+}
+
+void MemoryState::lease(RunRecord& record, Claiming& claiming) {
+  const ClaimRequest& request = claiming.request;
+  const Call& call = claiming.call;
+  RunSnapshot& run = record.run;
   record.token = ++last_token_;
   run.state = TaskState::running;
   run.start = call.wall;
   run.end.reset();
   ++run.deliveries;
-  run.manager_id = request.manager_id;
+  run.manager_id = claiming.claimant;
   record.lease_expires = call.mono + request.lease;
   record.max_deliveries = request.max_deliveries;
   leases_.emplace(std::pair{record.lease_expires, record.token}, &record);
   ++record.task->running;
   record_event("state", run);
-  result.claimed.emplace_back(run, Lease{run.id, record.token, call.wall + request.lease});
+  claiming.result.claimed.emplace_back(run.to_run(), Lease{run.id(), record.token, call.wall + request.lease});
 }
 
 // A rate-limit retry is no transition: the run stays queued, delayed, and
 // no event is written (aio-fluid's behaviour); the consumer logs it.
-void MemoryState::retry_rate_limited(RunRecord& record, std::chrono::milliseconds delay,
-                                     const std::string& manager_id, const Call& call, ClaimResult& result) {
-  TaskRun& run = record.run;
+void MemoryState::retry_rate_limited(RunRecord& record, std::chrono::milliseconds delay, Claiming& claiming) {
+  RunSnapshot& run = record.run;
   ++run.rate_limit_attempt;
-  run.execute_after = call.wall + delay;
-  run.manager_id = manager_id;
-  record.place = delayed_place(delay, call);
+  run.execute_after = claiming.call.wall + delay;
+  run.manager_id = claiming.claimant;
+  record.place = delayed_place(delay, claiming.call);
   place_in_queue(record);
   wakeups_.work = true;  // waiting claims take the new due time into account
-  result.settled.push_back(run);
+  claiming.result.settled.push_back(run.to_run());
 }
 
 Place MemoryState::delayed_place(std::chrono::milliseconds delay, const Call& call) {
   return Place{call.mono + delay, ++last_seq_};
 }
 
-const RunRecord* MemoryState::next_due(const ClaimRequest& request, const Call& call) const {
+const RunRecord* MemoryState::next_due(const std::vector<TaskPriority>& queues, SteadyTime mono) const {
   const RunRecord* earliest = nullptr;
-  for (const auto priority : request.queues) {
-    for (const auto& name : request.tasks) {
-      const auto found = tasks_.find(name);
-      if (found == tasks_.end()) continue;
-      const TaskQueue& queue = found->second.queued[index_of(priority)];
-      const auto next = queue.upper_bound(after_due(call.mono));
+  for (const auto priority : queues) {
+    for (const TaskEntry* entry : scratch_tasks_) {
+      const TaskQueue& queue = entry->queued[index_of(priority)];
+      const auto next = queue.upper_bound(after_due(mono));
       if (next != queue.end() && (earliest == nullptr || next->first < earliest->place)) earliest = next->second;
     }
   }
   return earliest;
 }
 
-std::vector<std::string> MemoryState::skipped_tasks(const ClaimRequest& request, const Call& call) const {
+std::vector<std::string> MemoryState::skipped_tasks(const ClaimRequest& request, SteadyTime mono) const {
   std::vector<std::string> skipped;
   for (const auto& [name, entry] : tasks_) {
     if (skipped.size() == max_skipped_tasks) break;
     if (std::find(request.tasks.begin(), request.tasks.end(), name) != request.tasks.end()) continue;
     const bool waiting = std::any_of(request.queues.begin(), request.queues.end(), [&](TaskPriority priority) {
       const TaskQueue& queue = entry.queued[index_of(priority)];
-      return !queue.empty() && queue.begin()->first.at <= call.mono;
+      return !queue.empty() && queue.begin()->first.at <= mono;
     });
     if (waiting) skipped.push_back(name);
   }

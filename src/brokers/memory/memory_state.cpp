@@ -28,11 +28,9 @@ MemoryState::Wakeups MemoryState::take_wakeups() { return std::exchange(wakeups_
 // ------------------------------------------------------------------ records
 
 TaskEntry& MemoryState::task_entry(const std::string& name) {
-  auto found = tasks_.find(name);
-  if (found != tasks_.end()) return found->second;
-  auto& entry = tasks_[name];
-  entry.info.name = name;
-  return entry;
+  const auto [entry, made] = tasks_.try_emplace(name);
+  if (made) entry->second.info.name = name;
+  return entry->second;
 }
 
 RunRecord* MemoryState::find(const std::string& run_id) {
@@ -41,11 +39,11 @@ RunRecord* MemoryState::find(const std::string& run_id) {
 }
 
 void MemoryState::place_in_queue(RunRecord& record) {
-  record.task->queued[index_of(record.run.priority)].emplace(record.place, &record);
+  record.task->queued[index_of(record.run.identity->priority)].emplace(record.place, &record);
 }
 
 void MemoryState::take_from_queue(RunRecord& record) {
-  record.task->queued[index_of(record.run.priority)].erase(record.place);
+  record.task->queued[index_of(record.run.identity->priority)].erase(record.place);
 }
 
 void MemoryState::release_lease(RunRecord& record) {
@@ -54,9 +52,13 @@ void MemoryState::release_lease(RunRecord& record) {
   record.abort_reason.reset();
 }
 
-void MemoryState::end_attempt(RunRecord& record, TaskState state, std::string error, const std::string& manager_id,
+const std::string* MemoryState::intern(const std::string& manager_id) {
+  return &*manager_ids_.insert(manager_id).first;
+}
+
+void MemoryState::end_attempt(RunRecord& record, TaskState state, std::string error, const std::string* manager_id,
                               const Call& call) {
-  TaskRun& run = record.run;
+  RunSnapshot& run = record.run;
   run.state = state;
   run.end = call.wall;
   run.error = std::move(error);
@@ -64,25 +66,24 @@ void MemoryState::end_attempt(RunRecord& record, TaskState state, std::string er
   TaskInfo& info = record.task->info;
   info.last_run_end = run.end;
   info.last_run_state = state;
-  info.last_run_duration = run.duration().value_or(std::chrono::microseconds::zero());
+  info.last_run_duration = run.start ? std::chrono::duration_cast<std::chrono::microseconds>(*run.end - *run.start)
+                                     : std::chrono::microseconds::zero();
 }
 
-void MemoryState::make_final(RunRecord& record, const Call& call, std::vector<TaskRun>& changes) {
-  const SteadyTime forget_at = call.mono + call.retention;
-  record.forget_at = forget_at;
-  forget_.emplace(forget_at, record.run.id);
+void MemoryState::make_final(RunRecord& record, const Call& call, std::vector<RunSnapshot>& changes) {
+  forget_[call.retention].emplace_back(call.mono + call.retention, &record);
   record_event("state", record.run);
   changes.push_back(record.run);
 }
 
-void MemoryState::mark_requeued(RunRecord& record, std::vector<TaskRun>& changes) {
+void MemoryState::mark_requeued(RunRecord& record, std::vector<RunSnapshot>& changes) {
   record.run.requeued = true;
   record_event("state", record.run);
   changes.push_back(record.run);
 }
 
-void MemoryState::queue_again(RunRecord& record, Place place, const Call& call, std::vector<TaskRun>& changes) {
-  TaskRun& run = record.run;
+void MemoryState::queue_again(RunRecord& record, Place place, const Call& call, std::vector<RunSnapshot>& changes) {
+  RunSnapshot& run = record.run;
   run.state = TaskState::queued;
   run.requeued = false;
   run.queued = call.wall;
@@ -96,24 +97,41 @@ void MemoryState::queue_again(RunRecord& record, Place place, const Call& call, 
   wakeups_.work = true;
 }
 
-void MemoryState::record_event(const char* kind, const TaskRun& run) {
-  if (events_.size() == retained_events) {
-    events_.pop_front();
-    ++first_event_;
+void MemoryState::record_event(const char* kind, const RunSnapshot& run) {
+  const std::uint64_t id = ++last_event_;
+  if (events_.size() < retained_events) {
+    events_.push_back(StoredEvent{id, kind, run});
+  } else {
+    StoredEvent& oldest = events_[(id - 1) % retained_events];  // overwritten in place: no allocation
+    oldest.id = id;
+    oldest.kind = kind;
+    oldest.run = run;
   }
-  events_.push_back(TaskEvent{std::to_string(first_event_ + events_.size()), kind, run});
   wakeups_.feed = true;
 }
 
+std::uint64_t MemoryState::first_retained_event() const {
+  return last_event_ > retained_events ? last_event_ - retained_events + 1 : 1;
+}
+
+std::vector<TaskRun> MemoryState::runs_of(const std::vector<RunSnapshot>& changes) {
+  std::vector<TaskRun> runs;
+  runs.reserve(changes.size());
+  for (const auto& change : changes) runs.push_back(change.to_run());
+  return runs;
+}
+
 void MemoryState::forget_expired(const Call& call) {
-  while (!forget_.empty() && forget_.top().first <= call.mono) {
-    const auto found = runs_.find(forget_.top().second);
-    // Only the entry of the record's own retention: an id reused after an
-    // earlier expiry has a later one.
-    if (found != runs_.end() && found->second.forget_at == forget_.top().first) runs_.erase(found);
-    forget_.pop();
+  for (auto& [retention, finals] : forget_) {
+    while (!finals.empty() && finals.front().first <= call.mono) {
+      const auto found = runs_.find(finals.front().second->run.id());
+      finals.pop_front();
+      runs_.erase(found);  // by iterator: the key views the record erased
+    }
   }
-  std::erase_if(statuses_, [&](const auto& status) { return status.second.second <= call.mono; });
+  if (!statuses_.empty()) {
+    std::erase_if(statuses_, [&](const auto& status) { return status.second.second <= call.mono; });
+  }
 }
 
 std::size_t MemoryState::unfinished_runs() const {
@@ -124,16 +142,16 @@ std::size_t MemoryState::unfinished_runs() const {
 std::optional<TaskRun> MemoryState::get_run(const std::string& run_id) const {
   const auto found = runs_.find(run_id);
   if (found == runs_.end()) return std::nullopt;
-  return found->second.run;
+  return found->second.run.to_run();
 }
 
-std::pair<TaskRun, bool> MemoryState::enqueue(TaskRun run, std::chrono::milliseconds delay, const Call& call) {
+std::pair<TaskRun, bool> MemoryState::enqueue(TaskRun&& run, std::chrono::milliseconds delay, const Call& call) {
   if (run.id.empty()) throw FluidError("enqueue: a run of task '" + run.task + "' without an id");
   if (run.task.empty()) throw FluidError("enqueue: run '" + run.id + "' without a task");
-  if (const RunRecord* known = find(run.id)) return {known->run, false};
-  RunRecord& record = runs_[run.id];
-  record.run = std::move(run);
-  TaskRun& stored = record.run;
+  if (const RunRecord* known = find(run.id)) return {known->run.to_run(), false};
+  const std::string* manager_id = intern(run.manager_id);
+  RunSnapshot stored = RunSnapshot::of(std::move(run));
+  stored.manager_id = manager_id;
   stored.state = TaskState::queued;
   stored.queued = call.wall;
   stored.start.reset();
@@ -143,12 +161,15 @@ std::pair<TaskRun, bool> MemoryState::enqueue(TaskRun run, std::chrono::millisec
   stored.deliveries = 0;
   if (delay > std::chrono::milliseconds::zero()) stored.execute_after = call.wall + delay;
   const bool delayed = stored.execute_after && *stored.execute_after > call.wall;
-  record.task = &task_entry(stored.task);
-  record.place = Place{delayed ? call.steady(*stored.execute_after) : call.mono, ++last_seq_};
+  const std::string_view id = stored.id();  // the identity outlives the record's map entry
+  RunRecord& record = runs_[id];
+  record.run = std::move(stored);
+  record.task = &task_entry(record.run.identity->task);
+  record.place = Place{delayed ? call.steady(*record.run.execute_after) : call.mono, ++last_seq_};
   place_in_queue(record);
-  record_event("state", stored);
+  record_event("state", record.run);
   wakeups_.work = true;
-  return {stored, true};
+  return {record.run.to_run(), true};
 }
 
 // ------------------------------------------------------------------ tasks
@@ -197,7 +218,7 @@ std::optional<TimePoint> MemoryState::last_slot(const std::string& task) const {
   return found == tasks_.end() ? std::nullopt : found->second.last_slot;
 }
 
-std::optional<TaskRun> MemoryState::fire_slot(const std::string& task, TimePoint slot, TaskRun run,
+std::optional<TaskRun> MemoryState::fire_slot(const std::string& task, TimePoint slot, TaskRun&& run,
                                               const Call& call) {
   if (run.task != task) throw FluidError("fire_slot: a run of task '" + run.task + "' for task '" + task + "'");
   TaskEntry& entry = task_entry(task);
@@ -227,13 +248,14 @@ std::map<TaskPriority, std::size_t> MemoryState::queue_length(const std::vector<
 std::map<TaskPriority, std::size_t> MemoryState::clear_queue(const std::vector<TaskPriority>& queues,
                                                              const std::string& manager_id, const Call& call) {
   std::map<TaskPriority, std::size_t> cleared;
-  std::vector<TaskRun> changes;  // what the events carry; the caller gets counts
+  std::vector<RunSnapshot> changes;  // what the events carry; the caller gets counts
+  const std::string* clearer = intern(manager_id);
   for (const auto priority : queues) {
     std::size_t& count = cleared[priority];
     for (auto& [name, entry] : tasks_) {
       TaskQueue waiting = std::exchange(entry.queued[index_of(priority)], {});
       for (const auto& [place, record] : waiting) {
-        end_attempt(*record, TaskState::aborted, "queue cleared", manager_id, call);
+        end_attempt(*record, TaskState::aborted, "queue cleared", clearer, call);
         make_final(*record, call, changes);
         ++count;
       }
@@ -258,21 +280,24 @@ std::vector<nlohmann::json> MemoryState::manager_statuses() const {
 
 // ------------------------------------------------------------------ feed
 
-std::string MemoryState::feed_cursor() const { return std::to_string(first_event_ + events_.size() - 1); }
+std::string MemoryState::feed_cursor() const { return std::to_string(last_event_); }
 
 EventBatch MemoryState::read_events(const std::string& after, std::size_t max) const {
-  const std::uint64_t last = first_event_ + events_.size() - 1;
   std::uint64_t from = 0;
   const auto [end, error] = std::from_chars(after.data(), after.data() + after.size(), from);
-  if (after.empty() || error != std::errc{} || end != after.data() + after.size() || from > last) {
+  if (after.empty() || error != std::errc{} || end != after.data() + after.size() || from > last_event_) {
     throw BrokerError("read_events: cursor '" + after + "' was not given by this broker");
   }
   EventBatch batch;
-  batch.gap = from + 1 < first_event_;
-  const std::uint64_t first = std::max(from + 1, first_event_);
-  const std::size_t count = std::min<std::uint64_t>(max, last + 1 - first);
-  const auto begin = events_.begin() + static_cast<std::ptrdiff_t>(first - first_event_);
-  batch.events.assign(begin, begin + static_cast<std::ptrdiff_t>(count));
+  const std::uint64_t first_retained = first_retained_event();
+  batch.gap = from + 1 < first_retained;
+  const std::uint64_t first = std::max(from + 1, first_retained);
+  const std::uint64_t count = std::min<std::uint64_t>(max, last_event_ + 1 - first);
+  batch.events.reserve(count);
+  for (std::uint64_t id = first; id < first + count; ++id) {
+    const StoredEvent& event = events_[(id - 1) % retained_events];
+    batch.events.push_back(TaskEvent{std::to_string(event.id), event.kind, event.run.to_run()});
+  }
   batch.cursor = count == 0 ? after : batch.events.back().id;
   return batch;
 }
