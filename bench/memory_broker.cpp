@@ -121,8 +121,9 @@ void add(const char* name, std::function<double()> body) {
 int main(int argc, char** argv) {
   add("B1/one_by_one", [] { return fluid::run(one_by_one(runs)); });
   add("B2/batch_of_64", [] { return fluid::run(batched(runs)); });
-  return bench::main_with_counts(argc, argv, {
+  const bench::CountedRuns counted{
       {"b1_one_by_one", [](long count) { fluid::run(one_by_one(count)); }},
       {"b2_batch_of_64", [](long count) { fluid::run(batched(count)); }},
-  });
+  };
+  return bench::main_with_counts(argc, argv, counted);
 }

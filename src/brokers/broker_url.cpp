@@ -134,8 +134,8 @@ std::chrono::milliseconds parse_seconds(const BrokerUrl& url, std::string_view k
   const auto dot = value.find('.');
   const std::string_view whole = value.substr(0, dot);
   const std::string_view fraction = dot == std::string_view::npos ? std::string_view{} : value.substr(dot + 1);
-  const bool digits_only = std::all_of(whole.begin(), whole.end(), is_digit) &&
-                           std::all_of(fraction.begin(), fraction.end(), is_digit);
+  const bool digits_only =
+      std::all_of(whole.begin(), whole.end(), is_digit) && std::all_of(fraction.begin(), fraction.end(), is_digit);
   if (whole.empty() || !digits_only || (dot != std::string_view::npos && fraction.empty())) {
     bad("is not a number of seconds (e.g. 0.5, 60)");
   }

@@ -7,9 +7,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace fluid::test {
 

@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <functional>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,8 +64,7 @@ class BrokerConformance : public ::testing::TestWithParam<BrokerTarget> {
 /// A run of `task` with a new id, as TaskManager::create_task_run makes it.
 TaskRun make_run(const std::string& task, TaskPriority priority = TaskPriority::medium);
 /// make_run() with the given id.
-TaskRun make_run_with_id(const std::string& task, const std::string& id,
-                         TaskPriority priority = TaskPriority::medium);
+TaskRun make_run_with_id(const std::string& task, const std::string& id, TaskPriority priority = TaskPriority::medium);
 /// A registration of `task` with its limit and rate-limit policy.
 TaskRegistration registration(const std::string& task, std::size_t max_concurrency = 0,
                               std::optional<RetryPolicy> rate_limit_retry = {});

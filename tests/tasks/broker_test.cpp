@@ -52,14 +52,16 @@ TEST(MakeBroker, RetentionIsDecimalSecondsAboveZero) {
   EXPECT_NO_THROW(make_broker("memory://x?retention=60"));
   EXPECT_NO_THROW(make_broker("memory://x?retention=0.25"));
   for (const char* bad : {"0", "0.0001", "-1", "1e3", "", "abc", " 1", "1.", ".5", "inf", "nan", "99999999999"}) {
-    EXPECT_THAT(url_error(std::string("memory://x?retention=") + bad), HasSubstr("retention='" + std::string(bad) + "'"))
+    EXPECT_THAT(url_error(std::string("memory://x?retention=") + bad),
+                HasSubstr("retention='" + std::string(bad) + "'"))
         << bad;
   }
 }
 
 TEST(MakeBroker, QueryKeysAreKnownAndGivenOnce) {
-  EXPECT_EQ(url_error("memory://x?color=red"),
-            "invalid broker URL 'memory://x?color=red': unknown query parameter 'color' (expected queues or retention)");
+  EXPECT_EQ(
+      url_error("memory://x?color=red"),
+      "invalid broker URL 'memory://x?color=red': unknown query parameter 'color' (expected queues or retention)");
   EXPECT_THAT(url_error("memory://x?queues=high&queues=low"), HasSubstr("'queues' given twice"));
   EXPECT_THAT(url_error("memory://x?queues"), HasSubstr("'queues' has no value"));
   EXPECT_THAT(url_error("memory://x?=high"), HasSubstr("without a name"));
@@ -75,7 +77,8 @@ TEST(MakeBroker, MemoryNamesFollowTheTaskNameRule) {
 }
 
 TEST(MakeBroker, UnknownOrMissingSchemesAreErrors) {
-  EXPECT_EQ(url_error("mem://x"), "invalid broker URL 'mem://x': unknown scheme 'mem' (expected memory, redis, rediss)");
+  EXPECT_EQ(url_error("mem://x"),
+            "invalid broker URL 'mem://x': unknown scheme 'mem' (expected memory, redis, rediss)");
   EXPECT_THAT(url_error("MEMORY://x"), HasSubstr("malformed scheme 'MEMORY'"));
   EXPECT_THAT(url_error("localhost:6379"), HasSubstr("expected <scheme>://"));
   EXPECT_THAT(url_error(""), HasSubstr("invalid broker URL ''"));
@@ -84,7 +87,8 @@ TEST(MakeBroker, UnknownOrMissingSchemesAreErrors) {
 TEST(MakeBroker, RedisUrlsSayThisBuildHasNoRedisBrokerWithoutThePassword) {
   const auto message = url_error("redis://app:s3cret@cache.local:6380/2?name=jobs");
   EXPECT_EQ(message, "broker URL 'redis://app@cache.local:6380/2?name=jobs': this build of fluid has no Redis broker");
-  EXPECT_THAT(url_error("rediss://:s3cret@cache.local"), AllOf(HasSubstr("rediss://cache.local"), Not(HasSubstr("s3cret"))));
+  EXPECT_THAT(url_error("rediss://:s3cret@cache.local"),
+              AllOf(HasSubstr("rediss://cache.local"), Not(HasSubstr("s3cret"))));
 }
 
 TEST(MakeBroker, APasswordNeverAppearsInAnError) {

@@ -188,8 +188,7 @@ class TaskBroker {
   /// Returns the runs as changed, in event order: empty when nothing changed
   /// (final already, or an abort already requested; get_run() tells which).
   /// @throws UnknownRunError for an unknown id.
-  virtual Task<std::vector<TaskRun>> request_abort(std::string run_id, std::string reason,
-                                                   std::string manager_id) = 0;
+  virtual Task<std::vector<TaskRun>> request_abort(std::string run_id, std::string reason, std::string manager_id) = 0;
 
   /// Stores `proposed` if the task has no anchor yet; returns the stored one.
   virtual Task<TimePoint> schedule_anchor(std::string task, TimePoint proposed) = 0;
@@ -209,8 +208,7 @@ class TaskBroker {
   virtual Task<std::map<TaskPriority, std::size_t>> clear_queue(std::vector<TaskPriority> queues,
                                                                 std::string manager_id) = 0;
   /// Stores `status` under `manager_id` for `ttl` (replacing the previous one).
-  virtual Task<> set_manager_status(std::string manager_id, nlohmann::json status,
-                                    std::chrono::milliseconds ttl) = 0;
+  virtual Task<> set_manager_status(std::string manager_id, nlohmann::json status, std::chrono::milliseconds ttl) = 0;
   /// The statuses not yet expired, by manager id.
   virtual Task<std::vector<nlohmann::json>> manager_statuses() = 0;
   /// Events after cursor `after` ("": from now), in commit order, at most

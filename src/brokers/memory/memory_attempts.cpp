@@ -15,8 +15,8 @@ bool same_outcome(const Outcome& a, const Outcome& b) {
 
 void check_outcome(const Lease& lease, const Outcome& outcome) {
   const auto state = outcome.state;
-  const bool ends_attempt = state == TaskState::success || state == TaskState::failure ||
-                            state == TaskState::aborted || state == TaskState::interrupted;
+  const bool ends_attempt = state == TaskState::success || state == TaskState::failure || state == TaskState::aborted ||
+                            state == TaskState::interrupted;
   if (!ends_attempt) {
     throw FluidError("finish: run '" + lease.run_id + "' cannot end " + std::string(to_string(state)));
   }

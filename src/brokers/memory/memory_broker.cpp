@@ -245,12 +245,12 @@ Task<EventBatch> MemoryBroker::read_events(std::string after, std::size_t max, s
   const auto shared = state();
   const auto retention = options_.retention;
   const auto deadline = detail::deadline_after(wait);
-  if (after.empty()) after = locked_step(*shared, retention, [](MemoryState& s, const Call&) { return s.feed_cursor(); });
+  const auto cursor_of_now = [](MemoryState& s, const Call&) { return s.feed_cursor(); };
+  if (after.empty()) after = locked_step(*shared, retention, cursor_of_now);
   for (;;) {
     const auto ticket = shared->feed.ticket();
-    auto batch = locked_step(*shared, retention, [&](MemoryState& s, const Call&) {
-      return s.read_events(after, max);
-    });
+    auto batch =
+        locked_step(*shared, retention, [&](MemoryState& s, const Call&) { return s.read_events(after, max); });
     if (!batch.events.empty() || max == 0 || SteadyClock::now() >= deadline) co_return batch;
     const bool notified = co_await shared->feed.wait(ticket, deadline);
     static_cast<void>(notified);

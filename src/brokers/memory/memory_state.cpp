@@ -19,9 +19,7 @@ std::size_t index_of(TaskPriority priority) { return static_cast<std::size_t>(pr
 
 }  // namespace
 
-Call Call::at_now(std::chrono::milliseconds retention) {
-  return Call{Clock::now(), SteadyClock::now(), retention};
-}
+Call Call::at_now(std::chrono::milliseconds retention) { return Call{Clock::now(), SteadyClock::now(), retention}; }
 
 MemoryState::Wakeups MemoryState::take_wakeups() { return std::exchange(wakeups_, {}); }
 

@@ -12,11 +12,11 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <deque>
 #include <set>
 #include <string>
 #include <string_view>
@@ -64,7 +64,7 @@ struct TaskEntry {
   bool registered = false;  ///< by register_tasks(): listed by tasks_info()
   TaskInfo info;            ///< enabled, last_run_*, max_concurrency included
   std::optional<RetryPolicy> rate_limit_retry;
-  std::size_t running = 0;  ///< leases held on its runs
+  std::size_t running = 0;          ///< leases held on its runs
   std::array<TaskQueue, 3> queued;  ///< by TaskPriority
   std::optional<TimePoint> anchor;
   std::optional<TimePoint> last_slot;
@@ -74,10 +74,10 @@ struct TaskEntry {
 struct RunRecord {
   RunSnapshot run;  ///< as it is now; its identity never changes (the map key views its id)
   TaskEntry* task = nullptr;
-  Place place;                     ///< in task->queued[priority] while queued
-  std::uint64_t token = 0;         ///< the last fencing token handed out for it
-  SteadyTime lease_expires;        ///< while running
-  unsigned max_deliveries = 0;     ///< the claim's, applied when its lease is reaped
+  Place place;                              ///< in task->queued[priority] while queued
+  std::uint64_t token = 0;                  ///< the last fencing token handed out for it
+  SteadyTime lease_expires;                 ///< while running
+  unsigned max_deliveries = 0;              ///< the claim's, applied when its lease is reaped
   std::optional<std::string> abort_reason;  ///< requested while running
   // The last finish, returned again to a repeated one.
   std::uint64_t finished_token = 0;

@@ -4,10 +4,9 @@ namespace fluid::brokers {
 
 RunSnapshot RunSnapshot::of(TaskRun&& run) {
   RunSnapshot snapshot;
-  snapshot.identity = std::make_shared<const RunIdentity>(RunIdentity{std::move(run.id), std::move(run.task),
-                                                                      run.priority, std::move(run.params),
-                                                                      std::move(run.from_run_id),
-                                                                      std::move(run.root_run_id)});
+  snapshot.identity = std::make_shared<const RunIdentity>(
+      RunIdentity{std::move(run.id), std::move(run.task), run.priority, std::move(run.params),
+                  std::move(run.from_run_id), std::move(run.root_run_id)});
   snapshot.state = run.state;
   snapshot.queued = run.queued;
   snapshot.start = run.start;

@@ -95,8 +95,8 @@ TEST_P(BrokerConformance, MaxConcurrencyHoldsUnderClaimsRacingFromSeveralThreads
   EXPECT_LE(seen.most_running.load(), static_cast<int>(limit));
   EXPECT_GE(seen.most_running.load(), 1);
   EXPECT_EQ(seen.successes.size(), total);
-  const bool each_once = std::all_of(seen.successes.begin(), seen.successes.end(),
-                                     [](const auto& entry) { return entry.second == 1; });
+  const bool each_once =
+      std::all_of(seen.successes.begin(), seen.successes.end(), [](const auto& entry) { return entry.second == 1; });
   EXPECT_TRUE(each_once);
 }
 

@@ -17,8 +17,8 @@ TEST_P(BrokerConformance, TheFeedFollowsARunThroughEveryChange) {
     const auto [again, second] = co_await claim_one(*consumer, "a");
     const auto done = co_await consumer->finish(second, outcome(TaskState::success));
     const auto events = co_await read_events(*follower, cursor, 6);
-    EXPECT_EQ(describe(events), names("queued:r1", "running:r1", "failure+requeued:r1", "queued:r1", "running:r1",
-                                      "success:r1"));
+    EXPECT_EQ(describe(events),
+              names("queued:r1", "running:r1", "failure+requeued:r1", "queued:r1", "running:r1", "success:r1"));
     if (events.size() != 6) co_return;
     EXPECT_EQ(nlohmann::json(events[1].run), nlohmann::json(run));
     EXPECT_EQ(nlohmann::json(events[5].run), nlohmann::json(only(done)));
@@ -39,8 +39,8 @@ TEST_P(BrokerConformance, TheFeedIsTheCommitOrderAcrossRunsAndBrokerObjects) {
     co_await producer->enqueue(make_run_with_id("a", "r3"), 0ms);
     co_await consumer->finish(lease, outcome(TaskState::aborted, "stop"));
     const auto events = co_await read_events(*admin, cursor, 7);
-    EXPECT_EQ(describe(events), names("queued:r1", "queued:r2", "running:r1", "aborted:r2", "abort:r1",
-                                      "queued:r3", "aborted:r1"));
+    EXPECT_EQ(describe(events),
+              names("queued:r1", "queued:r2", "running:r1", "aborted:r2", "abort:r1", "queued:r3", "aborted:r1"));
     std::set<std::string> distinct;
     for (const auto& event : events) distinct.insert(event.id);
     EXPECT_EQ(distinct.size(), events.size());
