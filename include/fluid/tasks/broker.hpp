@@ -75,12 +75,17 @@ struct Outcome {
   bool requeue = false;                               ///< interrupted: release (queue again now)
 };
 
-/// What a renewal found.
-enum class LeaseStatus { held, lost, abort_requested };
+/// What a renewal found of one lease.
+enum class LeaseStatus {
+  held,            ///< renewed: the holder goes on
+  lost,            ///< stale token or reaped: the run belongs to another attempt, record nothing
+  abort_requested  ///< renewed, and an abort was requested: record it aborted
+};
+/// One lease's answer to renew().
 struct LeaseState {
   LeaseStatus status = LeaseStatus::held;
-  TimePoint expires;
-  std::string abort_reason;
+  TimePoint expires;         ///< the new expiry (broker clock); for lost, the one given
+  std::string abort_reason;  ///< for abort_requested
 };
 
 /// One entry of the broker's event feed, in commit order.
@@ -89,6 +94,7 @@ struct TaskEvent {
   std::string kind;  ///< "state": the run as changed; "abort": an abort was requested of a running run
   TaskRun run;       ///< for "abort": the running run, its error the reason given
 };
+/// What read_events() returns.
 struct EventBatch {
   std::vector<TaskEvent> events;
   std::string cursor;  ///< pass to the next read_events()
