@@ -14,6 +14,13 @@ inline ClaimRequest short_claim(unsigned max_deliveries = 5) {
   return request;
 }
 
+/// The run of "a" claimed under a short lease, once that lease has expired.
+inline Task<std::pair<TaskRun, Lease>> claim_and_outlive(TaskBroker& broker, unsigned max_deliveries = 5) {
+  auto claimed = co_await claim_one(broker, short_claim(max_deliveries));
+  co_await wait_past(broker, claimed.second.expires);
+  co_return claimed;
+}
+
 }  // namespace conformance
 
 TEST_P(BrokerConformance, FencingTokensStrictlyIncreaseAcrossClaimsAndBrokerObjects) {
@@ -72,8 +79,7 @@ TEST_P(BrokerConformance, ALeaseStaysValidPastItsExpiryUntilReaped) {
   run([&]() -> Task<> {
     auto broker = co_await open_broker();
     co_await broker->enqueue(make_run_with_id("a", "r1"), 0ms);
-    const auto [run, lease] = co_await claim_one(*broker, conformance::short_claim());
-    co_await wait_past(*broker, lease.expires);
+    const auto [run, lease] = co_await conformance::claim_and_outlive(*broker);
     const auto states = co_await broker->renew(leases(lease), 30s);
     EXPECT_EQ(only(states).status, LeaseStatus::held);
   });
@@ -144,13 +150,11 @@ TEST_P(BrokerConformance, ReapFailsARunAlreadyDeliveredMaxDeliveriesTimes) {
     auto broker = co_await open_broker();
     co_await broker->register_tasks(registrations(registration("a")));
     co_await broker->enqueue(make_run_with_id("a", "r1"), 0ms);
-    const auto [first, first_lease] = co_await claim_one(*broker, conformance::short_claim(2));
-    co_await wait_past(*broker, first_lease.expires);
+    co_await conformance::claim_and_outlive(*broker, 2);
     const auto requeued = co_await broker->reap("reaper");
     EXPECT_EQ(states_of(requeued), list_of<TaskState>(TaskState::interrupted, TaskState::queued));
-    const auto [second, second_lease] = co_await claim_one(*broker, conformance::short_claim(2));
-    EXPECT_EQ(second.deliveries, 2u);
-    co_await wait_past(*broker, second_lease.expires);
+    const auto second = co_await conformance::claim_and_outlive(*broker, 2);
+    EXPECT_EQ(second.first.deliveries, 2u);
     const auto failed = co_await broker->reap("reaper");
     const auto& run = only(failed);
     EXPECT_EQ(run.state, TaskState::failure);
@@ -183,8 +187,7 @@ TEST_P(BrokerConformance, ReapFreesTheConcurrencySlot) {
     auto broker = co_await open_broker();
     co_await broker->register_tasks(registrations(registration("a", 1)));
     co_await enqueue_each(*broker, names("r1", "r2"));
-    const auto [run, lease] = co_await claim_one(*broker, conformance::short_claim());
-    co_await wait_past(*broker, lease.expires);
+    co_await conformance::claim_and_outlive(*broker);
     co_await broker->reap("reaper");
     const auto result = co_await broker->claim(claim_of(names("a")));
     EXPECT_EQ(ids_of(result.claimed), names("r1"));
