@@ -74,7 +74,8 @@ std::string command_name(const Command& command) {
   if (command.empty()) return {};
   auto name = upper(command[0]);
   if (command.size() > 1 && (name == "CLIENT" || name == "CONFIG" || name == "SCRIPT")) {
-    name += " " + upper(command[1]);
+    name += ' ';
+    name += upper(command[1]);
   }
   return name;
 }
