@@ -43,13 +43,16 @@ void with_client(benchmark::State& state, Body body) {
   asio::io_context io(1);
   RedisClient client(io.get_executor(), {.url = fluid::redis::parse_redis_url(*url)});
   std::exception_ptr failure;
-  asio::co_spawn(io, [&]() -> Task<> {
-    co_await client.open();
-    co_await body(client);
-  }, [&](std::exception_ptr error) {
-    failure = error;
-    client.close();  // the connection's loop ends, and so does run()
-  });
+  asio::co_spawn(
+      io,
+      [&]() -> Task<> {
+        co_await client.open();
+        co_await body(client);
+      },
+      [&](std::exception_ptr error) {
+        failure = error;
+        client.close();  // the connection's loop ends, and so does run()
+      });
   io.run();
   if (failure) {
     try {

@@ -49,15 +49,15 @@ struct FaultProxy::State {
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
   const std::uint16_t port = acceptor.local_endpoint().port();
-  std::uint16_t upstream = 0;                 // proxy thread
-  std::optional<std::size_t> cut;             // proxy thread
-  std::vector<std::weak_ptr<Link>> links;     // proxy thread
+  std::uint16_t upstream = 0;              // proxy thread
+  std::optional<std::size_t> cut;          // proxy thread
+  std::vector<std::weak_ptr<Link>> links;  // proxy thread
   std::thread thread;
 
-  mutable std::mutex mutex;   // guards the two below, read by the test's thread
+  mutable std::mutex mutex;  // guards the two below, read by the test's thread
   std::size_t accepted = 0;
-  std::string sent;           // everything clients sent
-  detail::Notifier changed;   // after either changes
+  std::string sent;          // everything clients sent
+  detail::Notifier changed;  // after either changes
 
   // Runs `change` on the proxy's thread and returns once it ran.
   template <class Change>
@@ -103,10 +103,12 @@ asio::awaitable<void> forward_requests(std::shared_ptr<State> state, std::shared
   std::array<char, 16 * 1024> buffer;
   boost::system::error_code error;
   for (;;) {
-    const auto size = co_await link->client.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
+    const auto size =
+        co_await link->client.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
     if (error) break;
     state->record_sent(buffer.data(), size);
-    co_await asio::async_write(link->server, asio::buffer(buffer.data(), size), asio::redirect_error(asio::use_awaitable, error));
+    co_await asio::async_write(link->server, asio::buffer(buffer.data(), size),
+                               asio::redirect_error(asio::use_awaitable, error));
     if (error) break;
   }
   link->close();
@@ -117,7 +119,8 @@ asio::awaitable<void> forward_replies(std::shared_ptr<State> state, std::shared_
   std::array<char, 16 * 1024> buffer;
   boost::system::error_code error;
   for (;;) {
-    auto size = co_await link->server.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
+    auto size =
+        co_await link->server.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, error));
     if (error) break;
     while (link->stalled && link->server.is_open()) {
       link->resumed.expires_at(asio::steady_timer::time_point::max());
@@ -125,7 +128,8 @@ asio::awaitable<void> forward_replies(std::shared_ptr<State> state, std::shared_
     }
     const auto cut = std::exchange(state->cut, std::nullopt);
     if (cut) size = std::min(size, *cut);
-    co_await asio::async_write(link->client, asio::buffer(buffer.data(), size), asio::redirect_error(asio::use_awaitable, error));
+    co_await asio::async_write(link->client, asio::buffer(buffer.data(), size),
+                               asio::redirect_error(asio::use_awaitable, error));
     if (error || cut) break;
   }
   link->close();

@@ -20,8 +20,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto ready_timeout = 30s;     // a loaded CI machine under sanitizers is slow
-constexpr int port_attempts = 5;        // a free port can be taken before redis binds it
+constexpr auto ready_timeout = 30s;  // a loaded CI machine under sanitizers is slow
+constexpr int port_attempts = 5;     // a free port can be taken before redis binds it
 constexpr std::uint16_t system_port = 6379;
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error("RedisServer: " + what); }
@@ -93,16 +93,26 @@ std::string RedisServer::url(std::string_view rest) const {
 
 std::vector<std::string> RedisServer::arguments() const {
   std::vector<std::string> args{binary_,
-                                "--port", std::to_string(port_),
-                                "--bind", "127.0.0.1",
-                                "--dir", dir_.string(),
-                                "--unixsocket", unix_socket(),
-                                "--unixsocketperm", "700",
-                                "--save", "",
-                                "--appendonly", options_.appendonly ? "yes" : "no",
-                                "--daemonize", "no",
-                                "--logfile", "",
-                                "--enable-debug-command", "local"};
+                                "--port",
+                                std::to_string(port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--dir",
+                                dir_.string(),
+                                "--unixsocket",
+                                unix_socket(),
+                                "--unixsocketperm",
+                                "700",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                options_.appendonly ? "yes" : "no",
+                                "--daemonize",
+                                "no",
+                                "--logfile",
+                                "",
+                                "--enable-debug-command",
+                                "local"};
   if (!options_.password.empty()) {
     args.insert(args.end(), {"--requirepass", options_.password});
   }

@@ -19,9 +19,9 @@
 namespace fluid::test {
 
 struct RedisServerOptions {
-  bool appendonly = false;          ///< --appendonly yes: survives stop() + start()
-  std::string password;             ///< --requirepass
-  std::vector<std::string> extra;   ///< further arguments ("--maxmemory", "1mb")
+  bool appendonly = false;         ///< --appendonly yes: survives stop() + start()
+  std::string password;            ///< --requirepass
+  std::vector<std::string> extra;  ///< further arguments ("--maxmemory", "1mb")
 };
 
 /// Starts Debian's redis-server on 127.0.0.1, a free port and a Unix socket
@@ -72,18 +72,18 @@ class RedisServer {
   std::thread log_reader_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::string log_;    // guarded by mutex_
-  bool ready_ = false; // guarded by mutex_
-  bool ended_ = false; // guarded by mutex_: the log pipe closed
+  std::string log_;                  // guarded by mutex_
+  bool ready_ = false;               // guarded by mutex_
+  bool ended_ = false;               // guarded by mutex_: the log pipe closed
   std::size_t ready_scan_from_ = 0;  // guarded by mutex_: this start's part of log_
 };
 
 }  // namespace fluid::test
 
 /// Skips the test, saying why, when redis-server is not installed.
-#define FLUID_REQUIRE_REDIS_SERVER()                                                                    \
-  do {                                                                                                  \
-    if (!::fluid::test::RedisServer::binary()) {                                                        \
+#define FLUID_REQUIRE_REDIS_SERVER()                                                                        \
+  do {                                                                                                      \
+    if (!::fluid::test::RedisServer::binary()) {                                                            \
       GTEST_SKIP() << "redis-server not found on PATH: Redis tests skipped (apt-get install redis-server)"; \
-    }                                                                                                   \
+    }                                                                                                       \
   } while (false)

@@ -14,9 +14,7 @@ struct RedisScript::State {
   std::string sha;  // guarded by mutex
 };
 
-RedisScript::RedisScript(std::string source) : state_(std::make_shared<State>()) {
-  state_->source = std::move(source);
-}
+RedisScript::RedisScript(std::string source) : state_(std::make_shared<State>()) { state_->source = std::move(source); }
 
 const std::string& RedisScript::source() const noexcept { return state_->source; }
 

@@ -25,8 +25,10 @@ class Connection;
 /// How a client connects and reconnects.
 struct ClientOptions {
   RedisUrl url;  ///< address, credentials, db, client name, timeout, connect_timeout
-  Backoff backoff{.initial = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(5'000),
-                  .multiplier = 2.0, .jitter = 0.2};
+  Backoff backoff{.initial = std::chrono::milliseconds(100),
+                  .max = std::chrono::milliseconds(5'000),
+                  .multiplier = 2.0,
+                  .jitter = 0.2};
   /// A connection for blocking calls (BLPOP, XREAD BLOCK): one call at a time
   /// (a second concurrent call is FluidError), and a call cancelled while it
   /// waits drops the connection instead of leaving its reply to come, so the

@@ -94,8 +94,8 @@ std::shared_ptr<Request> Connection::make_request(const std::vector<std::string>
 
 Task<Reply> Connection::submit(std::shared_ptr<Request> request) {
   auto initiate = [self = shared_from_this()](auto handler, std::shared_ptr<Request> request) {
-    request->work = asio::prefer(asio::get_associated_executor(handler, self->strand_),
-                                 asio::execution::outstanding_work.tracked);
+    request->work =
+        asio::prefer(asio::get_associated_executor(handler, self->strand_), asio::execution::outstanding_work.tracked);
     request->handler.emplace(std::move(handler));
     // The erased handler has a cancellation slot of its own (it took over the
     // caller's): ours goes there.
@@ -271,7 +271,8 @@ Task<> Connection::connect_socket(Socket& socket) {
   if (error) throw BrokerUnavailableError("cannot resolve " + url.host + ": " + error.message());
   for (const auto& entry : endpoints) {
     socket.close(error);
-    co_await socket.async_connect(Socket::endpoint_type(entry.endpoint()), asio::redirect_error(asio::use_awaitable, error));
+    co_await socket.async_connect(Socket::endpoint_type(entry.endpoint()),
+                                  asio::redirect_error(asio::use_awaitable, error));
     if (!error) {
       socket.set_option(asio::ip::tcp::no_delay(true));
       co_return;

@@ -31,7 +31,7 @@ struct Request {
   Clock::time_point deadline;
   std::chrono::milliseconds timeout{};
   bool idempotent = false;
-  bool sent = false;              // written on the current connection: its reply is due there
+  bool sent = false;  // written on the current connection: its reply is due there
   // Empty once completed (or abandoned by a cancelled caller). An optional,
   // set with emplace(): Boost 1.81's move assignment of an
   // any_completion_handler recurses without end.

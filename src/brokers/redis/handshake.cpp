@@ -30,8 +30,10 @@ bool parse_version(std::string_view text, int& major, int& minor) {
 std::vector<Command> handshake_commands(const RedisUrl& url) {
   std::vector<Command> commands;
   if (!url.password.empty()) {
-    if (url.user.empty()) commands.push_back({"AUTH", url.password});
-    else commands.push_back({"AUTH", url.user, url.password});
+    if (url.user.empty())
+      commands.push_back({"AUTH", url.password});
+    else
+      commands.push_back({"AUTH", url.user, url.password});
   }
   if (url.db != 0) commands.push_back({"SELECT", std::to_string(url.db)});
   commands.push_back({"CLIENT", "SETNAME", url.name});
@@ -57,7 +59,7 @@ void check_server_version(std::string_view address, std::string_view info) {
   const auto at = info.find(key);
   const auto start = at == std::string_view::npos ? at : at + key.size();
   const auto line = start == std::string_view::npos ? std::string_view{}
-                                                     : info.substr(start, info.find_first_of("\r\n", start) - start);
+                                                    : info.substr(start, info.find_first_of("\r\n", start) - start);
   int major = 0;
   int minor = 0;
   if (!parse_version(line, major, minor)) {

@@ -26,8 +26,7 @@ std::vector<Command> handshake_commands(const RedisUrl& url);
 /// @throws RedisReplyError for an error reply (AUTH refused, no such db...),
 ///         BrokerError for a server older than 6.2,
 ///         BrokerUnavailableError while the server is loading (try later).
-void check_handshake(std::string_view address, const std::vector<Command>& commands,
-                     const std::vector<Reply>& replies);
+void check_handshake(std::string_view address, const std::vector<Command>& commands, const std::vector<Reply>& replies);
 
 /// Checks the redis_version line of an INFO server reply.
 /// @throws BrokerError naming the version found (or its absence) when older than 6.2.

@@ -14,9 +14,9 @@ struct Reply {
   enum class Type { nil, integer, string, status, error, array };
 
   Type type = Type::nil;
-  long long integer = 0;       ///< integer
-  std::string text;            ///< string (bulk, binary safe), status, error
-  std::vector<Reply> elements; ///< array
+  long long integer = 0;        ///< integer
+  std::string text;             ///< string (bulk, binary safe), status, error
+  std::vector<Reply> elements;  ///< array
 
   bool is_nil() const noexcept { return type == Type::nil; }
   bool is_error() const noexcept { return type == Type::error; }

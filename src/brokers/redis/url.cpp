@@ -97,8 +97,10 @@ std::string_view parse_host(std::string_view url, std::string_view authority, Re
     return authority.substr(close + 1);
   }
   const auto colon = authority.find(':');
-  if (colon != std::string_view::npos) out.host = std::string(authority.substr(0, colon));
-  else if (!authority.empty()) out.host = std::string(authority);
+  if (colon != std::string_view::npos)
+    out.host = std::string(authority.substr(0, colon));
+  else if (!authority.empty())
+    out.host = std::string(authority);
   return colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
 }
 
@@ -203,13 +205,16 @@ RedisUrl parse_redis_url(std::string_view url) {
   const auto parts = split(url);
   RedisUrl out;
   out.redacted = redact_url(url);
-  if (parts.scheme == "rediss") out.tls = true;
+  if (parts.scheme == "rediss")
+    out.tls = true;
   else if (parts.scheme != "redis" && parts.scheme != "unix") {
     reject(url, "unknown scheme \"" + std::string(parts.scheme) + "\" (redis://, rediss:// or unix://)");
   }
   parse_userinfo(url, parts, out);
-  if (parts.scheme == "unix") parse_unix_location(url, parts.location, out);
-  else parse_tcp_location(url, parts.location, out);
+  if (parts.scheme == "unix")
+    parse_unix_location(url, parts.location, out);
+  else
+    parse_tcp_location(url, parts.location, out);
   parse_query(url, parts, out);
   return out;
 }

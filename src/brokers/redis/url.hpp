@@ -16,19 +16,19 @@ namespace fluid::redis {
 /// Durations are decimal seconds. User, password, path and values may be
 /// percent-encoded.
 struct RedisUrl {
-  bool tls = false;                                  ///< rediss://
-  std::string host = "localhost";                    ///< empty for a Unix socket
+  bool tls = false;                ///< rediss://
+  std::string host = "localhost";  ///< empty for a Unix socket
   std::uint16_t port = 6379;
-  std::string unix_path;                             ///< unix://: the socket's path
-  std::string user;                                  ///< empty: the default user
-  std::string password;                              ///< empty: no AUTH
-  unsigned db = 0;                                   ///< SELECTed on each connection
-  std::string name = "redis-task-broker";            ///< key namespace and CLIENT SETNAME
-  std::optional<std::vector<std::string>> queues;    ///< ?queues=: as written (empty: none)
-  std::chrono::milliseconds retention{3'600'000};    ///< how long final runs stay readable
-  std::chrono::milliseconds timeout{5'000};          ///< a call's wait for the connection and its reply
-  std::chrono::milliseconds connect_timeout{10'000}; ///< how long open() retries
-  std::string redacted;                              ///< the URL as given, password masked: for messages
+  std::string unix_path;                              ///< unix://: the socket's path
+  std::string user;                                   ///< empty: the default user
+  std::string password;                               ///< empty: no AUTH
+  unsigned db = 0;                                    ///< SELECTed on each connection
+  std::string name = "redis-task-broker";             ///< key namespace and CLIENT SETNAME
+  std::optional<std::vector<std::string>> queues;     ///< ?queues=: as written (empty: none)
+  std::chrono::milliseconds retention{3'600'000};     ///< how long final runs stay readable
+  std::chrono::milliseconds timeout{5'000};           ///< a call's wait for the connection and its reply
+  std::chrono::milliseconds connect_timeout{10'000};  ///< how long open() retries
+  std::string redacted;                               ///< the URL as given, password masked: for messages
 };
 
 /// Parses `url`.

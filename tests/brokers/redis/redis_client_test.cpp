@@ -196,7 +196,8 @@ TEST_F(RedisClientTest, DeadlineOnAStalledReplyClosesTheConnectionAndReconnects)
     co_await lost.finish();
     co_await resent.finish();
     EXPECT_THAT(late.error_text(), HasSubstr("no reply to GET within 300ms; connection closed"));
-    EXPECT_THAT(lost.error_text(), HasSubstr("connection lost before the reply to INCR (no reply to GET within 300ms)"));
+    EXPECT_THAT(lost.error_text(),
+                HasSubstr("connection lost before the reply to INCR (no reply to GET within 300ms)"));
     EXPECT_FALSE(resent.error) << resent.error_text();
     EXPECT_EQ(resent.reply.as_string(), "kept");
     EXPECT_EQ(proxy.connections(), 2u);
@@ -274,7 +275,8 @@ TEST_F(RedisClientTest, UnreachableAtOpenFailsWithBrokerUnavailableAfterConnectT
     }
     const auto waited = Clock::now() - started;
     EXPECT_THAT(message, HasSubstr(url + ": no connection within 500ms"));
-    EXPECT_THAT(message, HasSubstr("cannot connect to 127.0.0.1:" + std::to_string(nobody.port()) + ": Connection refused"));
+    EXPECT_THAT(message,
+                HasSubstr("cannot connect to 127.0.0.1:" + std::to_string(nobody.port()) + ": Connection refused"));
     EXPECT_GE(waited, 500ms);  // it kept trying until connect_timeout
     EXPECT_LT(waited, patience);
   }());
@@ -495,12 +497,15 @@ TEST_F(RedisClientTest, CallsFromCoroutinesOnManyThreadsAreAllServed) {
   std::atomic<int> failures{0};
   std::latch finished(callers);
   for (int i = 0; i < callers; ++i) {
-    asio::co_spawn(asio::make_strand(io), [&]() -> Task<> {
-      for (int n = 0; n < calls; ++n) co_await cmd(client, "INCR", "shared");
-    }, [&](std::exception_ptr error) {
-      if (error) ++failures;
-      finished.count_down();
-    });
+    asio::co_spawn(
+        asio::make_strand(io),
+        [&]() -> Task<> {
+          for (int n = 0; n < calls; ++n) co_await cmd(client, "INCR", "shared");
+        },
+        [&](std::exception_ptr error) {
+          if (error) ++failures;
+          finished.count_down();
+        });
   }
   std::vector<std::jthread> threads;
   for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });

@@ -13,7 +13,8 @@ namespace {
 
 Reply ok() { return Reply{.type = Reply::Type::status, .text = "OK"}; }
 Reply info(std::string version) {
-  return Reply{.type = Reply::Type::string, .text = "# Server\r\nredis_version:" + version + "\r\nredis_mode:standalone\r\n"};
+  return Reply{.type = Reply::Type::string,
+               .text = "# Server\r\nredis_version:" + version + "\r\nredis_mode:standalone\r\n"};
 }
 Reply pong() { return Reply{.type = Reply::Type::status, .text = "PONG"}; }
 
@@ -40,7 +41,8 @@ TEST(RedisHandshake, AcceptsRedis62AndLater) {
 
 TEST(RedisHandshake, RejectsServersOlderThan62SayingWhich) {
   EXPECT_THAT([] { check_server_version("redis://h:1", info("6.0.16").text); },
-              testing::ThrowsMessage<fluid::BrokerError>(HasSubstr("redis://h:1: Redis 6.0.16 is too old; fluid needs Redis >= 6.2")));
+              testing::ThrowsMessage<fluid::BrokerError>(
+                  HasSubstr("redis://h:1: Redis 6.0.16 is too old; fluid needs Redis >= 6.2")));
   EXPECT_THROW(check_server_version("redis://h", info("5.0.7").text), fluid::BrokerError);
   EXPECT_THAT([] { check_server_version("redis://h", "# Server\r\n"); },
               testing::ThrowsMessage<fluid::BrokerError>(HasSubstr("cannot read redis_version")));
@@ -49,8 +51,8 @@ TEST(RedisHandshake, RejectsServersOlderThan62SayingWhich) {
 TEST(RedisHandshake, AnErrorReplyNamesTheCommandNeverItsArguments) {
   const auto url = parse_redis_url("redis://:hunter2@h");
   const auto commands = handshake_commands(url);
-  const std::vector<Reply> replies{{.type = Reply::Type::error, .text = "WRONGPASS invalid username-password pair"},
-                                   ok(), info("7.0.0"), pong()};
+  const std::vector<Reply> replies{
+      {.type = Reply::Type::error, .text = "WRONGPASS invalid username-password pair"}, ok(), info("7.0.0"), pong()};
   try {
     check_handshake(url.redacted, commands, replies);
     FAIL() << "no error";
@@ -62,8 +64,8 @@ TEST(RedisHandshake, AnErrorReplyNamesTheCommandNeverItsArguments) {
 
 TEST(RedisHandshake, AServerStillLoadingIsUnavailableNotRefused) {
   const auto url = parse_redis_url("redis://h");
-  const std::vector<Reply> replies{ok(), info("7.0.0"),
-                                   {.type = Reply::Type::error, .text = "LOADING Redis is loading the dataset in memory"}};
+  const std::vector<Reply> replies{
+      ok(), info("7.0.0"), {.type = Reply::Type::error, .text = "LOADING Redis is loading the dataset in memory"}};
   EXPECT_THROW(check_handshake(url.redacted, handshake_commands(url), replies), fluid::BrokerUnavailableError);
 }
 

@@ -57,8 +57,9 @@ TEST(RedisUrl, ReadsEveryPart) {
   EXPECT_EQ(url.retention, 60s);
   EXPECT_EQ(url.timeout, 500ms);
   EXPECT_EQ(url.connect_timeout, 2s);
-  EXPECT_EQ(url.redacted, "redis://alice:***@cache.internal:6380/3?name=orders&queues=high,low&retention=60"
-                          "&timeout=0.5&connect_timeout=2");
+  EXPECT_EQ(url.redacted,
+            "redis://alice:***@cache.internal:6380/3?name=orders&queues=high,low&retention=60"
+            "&timeout=0.5&connect_timeout=2");
 }
 
 TEST(RedisUrl, PasswordAloneMeansTheDefaultUser) {
