@@ -107,4 +107,8 @@ TEST(RedisCodec, RepliesOfTheWrongTypeAreNamedInTheError) {
   EXPECT_THAT([&] { (void)nil.as_string(); }, testing::ThrowsMessage<fluid::BrokerError>(testing::HasSubstr("nil")));
   const Reply array{.type = Reply::Type::array, .elements = std::vector<Reply>(3)};
   EXPECT_EQ(array.describe(), "[3 elements]");
+  const Reply status{.type = Reply::Type::status, .text = "OK"};
+  EXPECT_EQ(status.describe(), "+OK");
+  const Reply long_text{.type = Reply::Type::string, .text = std::string(100, 'a')};
+  EXPECT_EQ(long_text.describe(), "\"" + std::string(60, 'a') + "...\"");
 }
