@@ -106,6 +106,14 @@ struct Pending {
   }
 };
 
+// Starts `call` and returns once the proxy has passed `marker` (a word of
+// the command) on to the server.
+Task<> start_until_sent(Pending& pending, FaultProxy& proxy, Task<Reply> call, std::string marker) {
+  pending.start(co_await asio::this_coro::executor, std::move(call));
+  const bool sent = co_await proxy.wait_for_sent(std::move(marker), patience);
+  EXPECT_TRUE(sent) << "the command never reached the server";
+}
+
 // A port where connections are refused: bound, never listening.
 struct RefusingPort {
   asio::io_context io;
@@ -231,9 +239,7 @@ TEST_F(RedisClientTest, ADroppedConnectionFailsItsCallsAndLaterCallsReconnect) {
     co_await client.open();
     proxy.stall_replies();
     Pending waiting;
-    waiting.start(executor, cmd(client, "INCR", "n"));
-    const bool sent = co_await proxy.wait_for_sent("INCR", patience);
-    EXPECT_TRUE(sent);
+    co_await start_until_sent(waiting, proxy, cmd(client, "INCR", "n"), "INCR");
     proxy.drop_connections();
     co_await waiting.finish();
     EXPECT_THAT(waiting.error_text(), HasSubstr("connection lost before the reply to INCR"));
@@ -384,9 +390,7 @@ TEST_F(RedisClientTest, ACallerCancelledAfterItsCommandWasSentDoesNotDesynchroni
     RedisClient other(executor, options_for(server.url()));
     co_await cmd(client, "SET", "b", "value of b");
     Pending blocked;
-    blocked.start(executor, cmd(client, "BLPOP", "list-cancelled", "0"));
-    const bool sent = co_await proxy.wait_for_sent("list-cancelled", patience);
-    EXPECT_TRUE(sent);
+    co_await start_until_sent(blocked, proxy, cmd(client, "BLPOP", "list-cancelled", "0"), "list-cancelled");
     Pending behind;
     behind.start(executor, cmd(client, "GET", "b"));
     blocked.cancel.emit(asio::cancellation_type::terminal);
@@ -454,9 +458,9 @@ TEST_F(RedisClientTest, ABlockingConnectionServesOneCallAtATimeAndACancelledBloc
     RedisClient blocking(executor, options);
     co_await blocking.open();
     Pending block;
-    block.start(executor, cmd_with(blocking, {.timeout = 60s}, "BLPOP", "nothing-comes", "0"));
-    const bool sent = co_await proxy.wait_for_sent("nothing-comes", patience);
-    EXPECT_TRUE(sent);
+    const CallOptions long_block{.timeout = 60s};  // named: no braced temporary across a co_await
+    co_await start_until_sent(block, proxy, cmd_with(blocking, long_block, "BLPOP", "nothing-comes", "0"),
+                              "nothing-comes");
     const auto second = co_await failure_of<FluidError>(cmd(blocking, "PING"));
     EXPECT_THAT(second, HasSubstr("a blocking connection serves one call at a time"));
     block.cancel.emit(asio::cancellation_type::terminal);
@@ -477,9 +481,7 @@ TEST_F(RedisClientTest, CloseFailsPendingAndLaterCalls) {
     co_await client.open();
     proxy.stall_replies();
     Pending waiting;
-    waiting.start(executor, cmd(client, "GET", "x"));
-    const bool sent = co_await proxy.wait_for_sent("GET", patience);
-    EXPECT_TRUE(sent);
+    co_await start_until_sent(waiting, proxy, cmd(client, "GET", "x"), "GET");
     client.close();
     co_await waiting.finish();
     EXPECT_THAT(waiting.error_text(), HasSubstr("client closed"));
