@@ -625,6 +625,12 @@ TEST(StatusServer, AClientPipeliningWithoutEndIsClosedAfterItsRequestBudget) {
 }
 
 TEST(StatusServer, AcceptFailingAtTheDescriptorLimitIsLoggedAtMostOnceASecondAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The asan preset also runs UBSan, whose vptr check tests memory through a
+  // pipe: with no descriptor free it reports any virtual call as a bad type.
+  // The TSan and plain builds run this test.
+  GTEST_SKIP() << "UBSan's vptr check needs free descriptors";
+#endif
   fluid::run([]() -> Task<> {
     CapturedLog log;
     Service service;

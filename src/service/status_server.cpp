@@ -71,8 +71,12 @@ void add_builtin_routes(detail::RouteTable& routes, Worker& target) {
   });
 }
 
-/// The answer to a well-formed request: its route's, or 404 / 405.
-Task<HttpResponse> respond(std::shared_ptr<State> state, HttpRequest request) {
+/// The answer to a well-formed request: its route's, or 404 / 405. The state
+/// is held weakly because it owns the listener that calls this: a strong
+/// reference would keep both alive for ever (a cycle ASan reports as a leak).
+Task<HttpResponse> respond(std::weak_ptr<State> weak_state, HttpRequest request) {
+  const auto state = weak_state.lock();
+  if (!state) co_return HttpResponse::json(503, {{"error", "status server destroyed"}});
   const auto routes = state->routes.snapshot();  // kept while the handler runs
   const auto match = detail::RouteTable::match(routes, request.method, request.path);
   if (match.handler != nullptr) co_return co_await (*match.handler)(std::move(request));
@@ -128,7 +132,7 @@ Task<> StatusServer::on_startup() {
   const auto port = acceptor.local_endpoint().port();
   const detail::HttpLimits limits{options.read_timeout, options.max_connections, options.max_requests_per_connection};
   state->listener = std::make_shared<detail::HttpListener>(
-      state->name, limits, [state](HttpRequest request) { return respond(state, std::move(request)); });
+      state->name, limits, [weak = std::weak_ptr(state)](HttpRequest request) { return respond(weak, std::move(request)); });
   state->listener->listen(std::move(acceptor));
   state->listening = host_port(address, port);
   state->port = port;  // publishes `listening`
