@@ -5,6 +5,7 @@
 #include "support/prometheus_format.hpp"
 #include "support/workers.hpp"
 
+#include <fluid/serve.hpp>
 #include <fluid/status_server.hpp>
 #include <fluid/workers.hpp>
 
@@ -705,6 +706,85 @@ TEST(StatusServer, AMalformedRouteIsAFluidError) {
   EXPECT_THROW(server.add_route("get", "/x", ok), FluidError);
   EXPECT_THROW(server.add_route("GET", "x", ok), FluidError);
   EXPECT_THROW(server.add_route("GET", "/x", HttpHandler{}), FluidError);
+}
+
+// ---------------------------------------------------------------- restarts
+
+namespace {
+
+/// Suspends in status() before answering, so that a sibling's restart on
+/// another strand can land while a walk of the tree is inside it.
+template <class Base>
+class SuspendingStatus : public Base {
+ public:
+  using Base::Base;
+  Task<nlohmann::json> status() override {
+    co_await sleep(1ms);
+    co_return co_await Base::status();
+  }
+};
+
+/// Fails soon after it starts (while still running): restarted again and again.
+class FailsSoon : public Worker {
+ public:
+  FailsSoon() : Worker({.name = "flaky"}) {}
+
+ protected:
+  Task<> run() override {
+    const bool running = co_await sleep_while_running(2ms);
+    if (running) throw std::runtime_error("flaky broke");
+  }
+};
+
+/// Scrapes every endpoint of `server` `rounds` times, then returns (which stops its group).
+class Scraper : public Worker {
+ public:
+  Scraper(std::shared_ptr<StatusServer> server, int rounds) : Worker({.name = "scraper"}), server_(server), rounds_(rounds) {}
+  std::vector<std::string> problems;
+  int answers = 0;
+
+ protected:
+  Task<> run() override {
+    for (int round = 0; round < rounds_ && is_running(); ++round) {
+      for (const auto* path : {"/health", "/ready", "/status", "/metrics"}) {
+        const auto reply = co_await request(server_->port(), path);
+        ++answers;
+        const auto code = reply.result_int();
+        const bool is_metrics = std::string_view(path) == "/metrics";
+        if (code != 200 && !(code == 503 && std::string_view(path) == "/health")) {
+          problems.push_back(std::string(path) + " answered " + std::to_string(code) + ": " + reply.body());
+        }
+        if (is_metrics && !parse_exposition(reply.body()).errors.empty()) problems.push_back("bad /metrics text");
+        if (!is_metrics && !nlohmann::json::accept(reply.body())) problems.push_back(std::string(path) + ": bad JSON");
+      }
+    }
+  }
+
+ private:
+  std::shared_ptr<StatusServer> server_;
+  int rounds_;
+};
+
+}  // namespace
+
+TEST(StatusServer, ScrapingEveryEndpointWhileChildrenRestartUnderServeOnTwoThreadsIsSafe) {
+  // Run under ASan and TSan: a walk keeping a raw pointer to a child that a
+  // restart on another strand frees is a heap-use-after-free there.
+  Workers root({}, {.name = "service",
+                    .restart_intensity = {.max_restarts = 1'000'000, .period = 1s},
+                    .backoff = {.initial = 1ms, .max = 1ms, .multiplier = 1, .jitter = 0}});
+  root.add_workers(std::make_shared<SuspendingStatus<NiceWorker>>(WorkerOptions{.name = "steady"}));
+  root.add_supervised([] { return std::make_shared<SuspendingStatus<FailsSoon>>(); });
+  root.add_supervised([] { return std::make_shared<SuspendingStatus<FailsSoon>>(); });
+  auto server = std::make_shared<StatusServer>(root);
+  root.add_workers(server);
+  auto scraper = std::make_shared<Scraper>(server, 40);
+  root.add_workers(scraper);
+  const auto code = serve(root, {.threads = 2, .handle_signals = false});
+  EXPECT_NE(code, exit_forced);
+  EXPECT_EQ(scraper->answers, 160);
+  for (const auto& problem : scraper->problems) ADD_FAILURE() << problem;
+  EXPECT_GT(root.restarts(1) + root.restarts(2), 10u) << "the children must have restarted while being scraped";
 }
 
 // ---------------------------------------------------------------- curl
