@@ -228,6 +228,48 @@ TEST(StatusServer, AMalformedAddressFailsStartupWithAFluidError) {
 
 // ---------------------------------------------------------------- paths
 
+TEST(StatusServer, WithoutAnAddressOrPortInItsOptionsItReadsStatusAddressAndStatusPort) {
+  ScopedEnv address("STATUS_ADDRESS", "127.0.0.2");  // all of 127/8 is loopback on Linux
+  ScopedEnv port("STATUS_PORT", "0");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target, {.default_port = 1});  // STATUS_PORT wins over the default
+    co_await server.startup();
+    const auto status = co_await server.status();
+    co_await server.shutdown();
+    EXPECT_EQ(status.at("listening"), "127.0.0.2:" + std::to_string(server.port()));
+    EXPECT_NE(server.port(), 1);
+  }());
+}
+
+TEST(StatusServer, ItsOwnOptionsWinOverTheEnvironment) {
+  ScopedEnv address("STATUS_ADDRESS", "127.0.0.2");
+  ScopedEnv port("STATUS_PORT", "1");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target, {.address = "127.0.0.1", .port = 0});
+    co_await server.startup();
+    const auto status = co_await server.status();
+    co_await server.shutdown();
+    EXPECT_EQ(status.at("listening"), "127.0.0.1:" + std::to_string(server.port()));
+  }());
+}
+
+TEST(StatusServer, AMalformedStatusPortFailsStartupNamingItAndTheWorker) {
+  ScopedEnv port("STATUS_PORT", "http");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target);
+    std::string error;
+    try {
+      co_await server.startup();
+    } catch (const FluidError& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error, "status_server: STATUS_PORT: \"http\" is not a port number (0-65535, 0: any free port)");
+  }());
+}
+
 TEST(StatusServer, StatusIsTheTargetsStatusAsJson) {
   fluid::run([]() -> Task<> {
     Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
@@ -751,7 +793,8 @@ class Scraper : public Worker {
         ++answers;
         const auto code = reply.result_int();
         const bool is_metrics = std::string_view(path) == "/metrics";
-        if (code != 200 && !(code == 503 && std::string_view(path) == "/health")) {
+        const bool probe = std::string_view(path) == "/health" || std::string_view(path) == "/ready";
+        if (code != 200 && !(code == 503 && probe)) {  // a probe may say "not now": children restart
           problems.push_back(std::string(path) + " answered " + std::to_string(code) + ": " + reply.body());
         }
         if (is_metrics && !parse_exposition(reply.body()).errors.empty()) problems.push_back("bad /metrics text");

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fluid {
@@ -20,10 +21,15 @@ struct StatusServerState;
 
 /// Where a StatusServer listens and how long it waits for a client.
 struct StatusServerOptions {
-  /// The IP address to bind (IPv4 or IPv6 literal, no host names).
-  std::string address = "127.0.0.1";
-  /// The TCP port; 0 lets the system pick a free one (see StatusServer::port()).
-  std::uint16_t port = 0;
+  /// The IP address to bind (IPv4 or IPv6 literal, no host names; "0.0.0.0"
+  /// in a container). nullopt: env STATUS_ADDRESS (so serve()'s
+  /// --status-address), else "127.0.0.1". Read at startup.
+  std::optional<std::string> address;
+  /// The TCP port; 0 lets the system pick a free one (see port()). nullopt:
+  /// env STATUS_PORT (so --status-port), else default_port. Read at startup.
+  std::optional<std::uint16_t> port;
+  /// The port when neither `port` nor STATUS_PORT gives one.
+  std::uint16_t default_port = 0;
   /// How long a connection may take to send a complete request (and to take
   /// the response) before it is closed; an idle keep-alive connection too.
   std::chrono::milliseconds read_timeout{5000};
@@ -87,7 +93,8 @@ class StatusServer : public Worker {
  protected:
   /// Binds and listens, then logs "<name> listening on ADDRESS:PORT".
   /// @throws FluidError naming the worker and ADDRESS:PORT if the address is
-  ///         malformed or cannot be bound (e.g. the port is in use).
+  ///         malformed or cannot be bound (e.g. the port is in use), or
+  ///         STATUS_PORT is not a port number.
   Task<> on_startup() override;
   /// Accepts connections until a stop is requested, spawning one coroutine per
   /// connection on the worker's executor.

@@ -1,5 +1,6 @@
 #include "fluid/status_server.hpp"
 
+#include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
@@ -82,16 +83,31 @@ Task<HttpResponse> respond(std::shared_ptr<State> state, HttpRequest request) {
   co_return response;
 }
 
-tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::string& name, const StatusServerOptions& options,
-                   asio::ip::address& address) {
+struct Where {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+/// The address and port to bind: the options', else the environment's, else the defaults.
+Where where_to_listen(const StatusServerOptions& options) {
+  Where out{options.address.value_or(env("STATUS_ADDRESS").value_or("127.0.0.1")), options.default_port};
+  if (options.port) {
+    out.port = *options.port;
+  } else if (const auto text = env("STATUS_PORT")) {
+    out.port = parse_port(*text, "STATUS_PORT");
+  }
+  return out;
+}
+
+tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::string& name, const Where& where,
+                            asio::ip::address& address) {
   const auto fail = [&](const std::string& why) {
-    throw FluidError(name + ": cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " +
-                     why);
+    throw FluidError(name + ": cannot listen on " + where.address + ":" + std::to_string(where.port) + ": " + why);
   };
   boost::system::error_code error;
-  address = asio::ip::make_address(options.address, error);
+  address = asio::ip::make_address(where.address, error);
   if (error) fail("not an IP address");
-  const tcp::endpoint endpoint(address, options.port);
+  const tcp::endpoint endpoint(address, where.port);
   tcp::acceptor acceptor(executor);
   acceptor.open(endpoint.protocol(), error);
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
@@ -123,8 +139,14 @@ Task<> StatusServer::on_startup() {
   if (options.max_connections == 0 || options.max_requests_per_connection == 0) {
     throw FluidError(state->name + ": max_connections and max_requests_per_connection must be at least 1");
   }
+  Where where;
+  try {
+    where = where_to_listen(options);
+  } catch (const FluidError& e) {
+    throw FluidError(state->name + ": " + e.what());
+  }
   asio::ip::address address;
-  auto acceptor = bind_acceptor(co_await asio::this_coro::executor, state->name, options, address);
+  auto acceptor = bind_acceptor(co_await asio::this_coro::executor, state->name, where, address);
   const auto port = acceptor.local_endpoint().port();
   const detail::HttpLimits limits{options.read_timeout, options.max_connections, options.max_requests_per_connection};
   state->listener = std::make_shared<detail::HttpListener>(
