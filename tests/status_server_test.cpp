@@ -7,6 +7,7 @@
 
 #include <fluid/serve.hpp>
 #include <fluid/status_server.hpp>
+#include <fluid/version.hpp>
 #include <fluid/workers.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -399,6 +400,40 @@ TEST(StatusServer, MetricsAreValidPrometheusTextLabelledByWorkerPath) {
     EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_count{worker="root/consumer"})"), 3.0);
     EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="root/consumer",le="+Inf"})"), 3.0);
     EXPECT_GT(*e.value(R"(fluid_handler_latency_seconds_sum{worker="root/consumer"})"), 0.0);
+  }());
+}
+
+TEST(StatusServer, MetricsAddTheProcessTheBuildAndTheApplicationsOwnRegistry) {
+  MetricsRegistry registry;
+  registry.counter("app_jobs_done_total", "Jobs done.", {{"queue", "mail"}}).increment(7);
+  fluid::run([&]() -> Task<> {
+    Service service({}, {.registry = &registry});
+    co_await service.root.startup();
+    const auto reply = co_await request(service.server->port(), "/metrics");
+    co_await service.root.shutdown();
+    const auto e = parse_exposition(reply.body());
+    EXPECT_TRUE(e.errors.empty()) << errors_of(e) << reply.body();
+    EXPECT_EQ(e.value(R"(app_jobs_done_total{queue="mail"})"), 7.0);
+    EXPECT_GT(e.value("process_resident_memory_bytes").value_or(0), 1e6);
+    EXPECT_GT(e.value("process_open_fds").value_or(0), 2);
+    EXPECT_GT(e.value("process_start_time_seconds").value_or(0), 1.6e9);
+    EXPECT_TRUE(e.value("process_cpu_seconds_total").has_value());
+    EXPECT_EQ(e.value(R"(fluid_build_info{version=")" + std::string(fluid::version()) + R"("})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root"})"), 1.0);
+  }());
+}
+
+TEST(StatusServer, LatencyBucketsOffTheGridFailStartupNamingTheServer) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target;
+    StatusServer server(target, {.port = 0, .latency_buckets = {0.003}});
+    std::string error;
+    try {
+      co_await server.startup();
+    } catch (const FluidError& e) {
+      error = e.what();
+    }
+    EXPECT_TRUE(error.starts_with("status_server: latency bucket 0.003 is not one the handlers record")) << error;
   }());
 }
 

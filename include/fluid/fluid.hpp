@@ -13,6 +13,7 @@
 #include "fluid/http.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
+#include "fluid/metrics_registry.hpp"
 #include "fluid/queue_consumer.hpp"
 #include "fluid/serve.hpp"
 #include "fluid/status_server.hpp"

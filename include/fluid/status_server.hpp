@@ -4,6 +4,7 @@
 /// and metrics over HTTP.
 
 #include "fluid/http.hpp"
+#include "fluid/metrics_registry.hpp"
 #include "fluid/worker.hpp"
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fluid {
 
@@ -39,6 +41,13 @@ struct StatusServerOptions {
   /// Requests served on one keep-alive connection; the answer to the last one
   /// says `Connection: close`, so a client pipelining without end is bounded.
   std::size_t max_requests_per_connection = 1000;
+  /// The buckets of fluid_handler_latency_seconds, in seconds (some of
+  /// supported_latency_buckets()); empty: default_latency_buckets(),
+  /// 0.5 ms to 10 s. Checked at startup.
+  std::vector<double> latency_buckets;
+  /// The application's metrics served at /metrics beside fluid's; null:
+  /// the process's registry, fluid::metrics().
+  MetricsRegistry* registry = nullptr;
 };
 
 /// Lets probes and scrapers see inside a running service.
@@ -54,7 +63,8 @@ struct StatusServerOptions {
 ///                 else 503 naming those that are not
 ///   GET /ready    readiness: 200 from target.is_ready() (startup completed)
 ///                 until a stop is requested, else 503
-///   GET /metrics  Prometheus text 0.0.4 (see prometheus_text())
+///   GET /metrics  Prometheus text 0.0.4: the tree's (see prometheus_text()),
+///                 the process's, fluid_build_info, and the registry's
 ///
 /// HEAD works wherever GET does. An unknown path is 404, another method 405
 /// (with Allow), a malformed request 400 (and the connection is closed).

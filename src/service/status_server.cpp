@@ -4,7 +4,9 @@
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
+#include "service/exposition.hpp"
 #include "service/http_listener.hpp"
+#include "service/process_metrics.hpp"
 #include "service/routes.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -66,10 +68,18 @@ void add_builtin_routes(detail::RouteTable& routes, Worker& target) {
   routes.add("GET", "/status", [&target](HttpRequest) -> Task<HttpResponse> {
     co_return HttpResponse::json(200, co_await target.status());
   });
-  routes.add("GET", "/metrics", [&target](HttpRequest) -> Task<HttpResponse> {
-    const auto samples = co_await sample_tree(target);
-    co_return HttpResponse{.content_type = std::string(prometheus_content_type), .body = prometheus_text(samples)};
-  });
+}
+
+/// /metrics: the tree's, the process's, the build's and the application's, in one text.
+Task<HttpResponse> metrics_page(Worker& target, const StatusServerOptions& options) {
+  const auto samples = co_await sample_tree(target);
+  detail::Exposition out;
+  out.append(prometheus_text(samples, options.latency_buckets.empty() ? default_latency_buckets()
+                                                                      : options.latency_buckets));
+  detail::write_process_metrics(out);
+  detail::write_build_info(out);
+  out.append((options.registry ? *options.registry : metrics()).prometheus_text());
+  co_return HttpResponse{.content_type = std::string(prometheus_content_type), .body = out.take()};
 }
 
 /// The answer to a well-formed request: its route's, or 404 / 405.
@@ -122,6 +132,9 @@ tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::st
 StatusServer::StatusServer(Worker& target, StatusServerOptions options, WorkerOptions worker)
     : Worker(std::move(worker)), state_(std::make_shared<detail::StatusServerState>(target, std::move(options))) {
   add_builtin_routes(state_->routes, target);
+  state_->routes.add("GET", "/metrics", [state = state_.get()](HttpRequest) {
+    return metrics_page(*state->target, state->options);
+  });
 }
 
 StatusServer::~StatusServer() = default;
@@ -138,6 +151,11 @@ Task<> StatusServer::on_startup() {
   const auto& options = state->options;
   if (options.max_connections == 0 || options.max_requests_per_connection == 0) {
     throw FluidError(state->name + ": max_connections and max_requests_per_connection must be at least 1");
+  }
+  try {
+    check_latency_buckets(options.latency_buckets);
+  } catch (const FluidError& e) {
+    throw FluidError(state->name + ": " + e.what());
   }
   Where where;
   try {
