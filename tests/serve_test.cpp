@@ -33,14 +33,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-class ShortLived : public Worker {
- public:
-  using Worker::Worker;
-
- protected:
-  Task<> run() override { co_await sleep(10ms); }
-};
-
 /// Sends `signals` to its own process once running, `gap` apart.
 class SignalSender : public Worker {
  public:

@@ -294,14 +294,19 @@ TEST(StatusServer, HealthIs200WhileEveryWorkerOfTheTreeRuns) {
     Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
     co_await service.root.startup();
     const auto reply = co_await request(service.server->port(), "/health");
+    const auto alias = co_await request(service.server->port(), "/livez");
     co_await service.root.shutdown();
     EXPECT_EQ(reply.result(), http::status::ok);
     EXPECT_EQ(reply[http::field::content_type], "application/json");
-    EXPECT_EQ(json_of(reply), (nlohmann::json{{"healthy", true}, {"not_running", nlohmann::json::object()}}));
+    EXPECT_EQ(json_of(reply), (nlohmann::json{{"alive", true},
+                                              {"state", "running"},
+                                              {"failed", nlohmann::json::object()},
+                                              {"event_loop", "answering"}}));
+    EXPECT_EQ(alias.result(), http::status::ok);
   }());
 }
 
-TEST(StatusServer, HealthTurns503NamingAChildThatStopped) {
+TEST(StatusServer, HealthStays200AndReadyIs503WhileASupervisedChildBacksOff) {
   fluid::run([]() -> Task<> {
     Service service;
     // Supervised with a long backoff: after failing, it stays stopped while the group runs.
@@ -311,17 +316,93 @@ TEST(StatusServer, HealthTurns503NamingAChildThatStopped) {
     service.root.add_workers(inner);
     co_await service.root.startup();
     while (!inner->workers()[0]->is_stopped()) co_await sleep(1ms);
-    const auto reply = co_await request(service.server->port(), "/health");
+    const auto health = co_await request(service.server->port(), "/health");
+    const auto ready = co_await request(service.server->port(), "/ready");
     const auto metrics = co_await request(service.server->port(), "/metrics");
     co_await service.root.shutdown();
-    EXPECT_EQ(reply.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(reply),
-              (nlohmann::json{{"healthy", false}, {"not_running", {{"root/inner/fragile", "stopped"}}}}));
+    // Wired as a liveness probe, a 503 here would have the pod killed while fluid heals it.
+    EXPECT_EQ(health.result(), http::status::ok) << health.body();
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready).at("not_ready"), (nlohmann::json{{"root/inner/fragile", "restarting"}}));
     const auto e = parse_exposition(metrics.body());
     EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/inner/fragile"})"), 0.0);
     EXPECT_EQ(e.value(R"(fluid_worker_state{worker="root/inner/fragile",state="stopped"})"), 1.0);
     EXPECT_EQ(e.value(R"(fluid_worker_restarts_total{worker="root/inner/fragile"})"), 0.0);
   }());
+}
+
+TEST(StatusServer, AChildThatEndedCleanlyUnderOnFailureIsAliveAndReady) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    service.root.add_supervised([] { return std::make_shared<ShortLived>(WorkerOptions{.name = "warm_up"}); },
+                                RestartPolicy::on_failure);
+    co_await service.root.startup();
+    while (!service.root.workers()[1]->is_stopped()) co_await sleep(1ms);
+    const auto health = co_await request(service.server->port(), "/health");
+    const auto ready = co_await request(service.server->port(), "/ready");
+    co_await service.root.shutdown();
+    EXPECT_EQ(health.result(), http::status::ok) << health.body();
+    EXPECT_EQ(ready.result(), http::status::ok) << ready.body();
+  }());
+}
+
+TEST(StatusServer, HealthIs503NamingTheFailureOnceTheTreeFailed) {
+  fluid::run([]() -> Task<> {
+    // The server watches a group it is not part of, so it outlives the group.
+    Workers target({std::make_shared<BadWorker2>(WorkerOptions{.name = "broken"})}, {.name = "target"});
+    StatusServer server(target);
+    co_await target.startup();
+    co_await server.startup();
+    try {
+      co_await target.wait_for_shutdown();
+    } catch (...) {
+    }
+    const auto health = co_await request(server.port(), "/health");
+    co_await server.shutdown();
+    EXPECT_EQ(health.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(health).at("failed"), (nlohmann::json{{"target/broken", "I'm so bad"}}));
+    EXPECT_EQ(json_of(health).at("alive"), false);
+  }());
+}
+
+namespace {
+
+/// Blocks its thread for a while once running: its strand runs nothing else meanwhile.
+class BlocksItsThread : public Worker {
+ public:
+  BlocksItsThread() : Worker({.name = "blocker"}) {}
+  std::atomic<bool> blocking{false};
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    blocking = true;
+    std::this_thread::sleep_for(1500ms);
+    blocking = false;
+    co_await stop_requested();
+  }
+};
+
+}  // namespace
+
+TEST(StatusServer, HealthIs503WhileTheTargetsEventLoopDoesNotAnswer) {
+  fluid::run(
+      []() -> Task<> {
+        BlocksItsThread target;
+        StatusServer server(target, {.port = 0, .event_loop_timeout = 100ms});
+        co_await target.startup();
+        co_await server.startup();
+        while (!target.blocking) co_await sleep(1ms);
+        const auto stuck = co_await request(server.port(), "/health");
+        while (target.blocking) co_await sleep(10ms);
+        const auto again = co_await request(server.port(), "/health");
+        co_await target.shutdown();
+        co_await server.shutdown();
+        EXPECT_EQ(stuck.result(), http::status::service_unavailable) << stuck.body();
+        EXPECT_EQ(json_of(stuck).at("event_loop"), "not answering within 100ms");
+        EXPECT_EQ(again.result(), http::status::ok) << again.body();
+      }(),
+      RunOptions{.threads = 2});
 }
 
 TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
@@ -339,18 +420,25 @@ TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
         asio::detached);
     while (service.server->port() == 0) co_await sleep(1ms);
     const auto during = co_await request(service.server->port(), "/ready");
+    const auto startup_during = co_await request(service.server->port(), "/startupz");
     EXPECT_FALSE(started);
     while (!started) co_await sleep(1ms);
-    const auto after = co_await request(service.server->port(), "/ready");
+    const auto after = co_await request(service.server->port(), "/readyz");
+    const auto startup_after = co_await request(service.server->port(), "/startupz");
     co_await service.root.shutdown();
     EXPECT_EQ(during.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(during), (nlohmann::json{{"ready", false}, {"state", "running"}}));
+    EXPECT_EQ(json_of(during).at("not_ready"), (nlohmann::json{{"root", "starting"}, {"root/slow_start", "starting"}}));
+    EXPECT_EQ(startup_during.result(), http::status::service_unavailable);
     EXPECT_EQ(after.result(), http::status::ok);
-    EXPECT_EQ(json_of(after), (nlohmann::json{{"ready", true}, {"state", "running"}}));
+    EXPECT_EQ(json_of(after), (nlohmann::json{{"ready", true},
+                                              {"state", "running"},
+                                              {"not_ready", nlohmann::json::object()},
+                                              {"checks", nlohmann::json::object()}}));
+    EXPECT_EQ(startup_after.result(), http::status::ok);
   }());
 }
 
-TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
+TEST(StatusServer, ReadyTurns503OnceTheTargetIsAskedToStopWhileHealthStays200) {
   fluid::run([]() -> Task<> {
     // The server watches a group it is not part of, so it outlives the group's stop.
     Workers target({std::make_shared<SlowStop>(300ms)}, {.name = "target"});
@@ -361,6 +449,7 @@ TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
     target.gracefully_stop();
     const auto ready = co_await request(server.port(), "/ready");
     const auto health = co_await request(server.port(), "/health");
+    const auto started = co_await request(server.port(), "/startupz");
     const bool still_stopping = !target.is_stopped();
     co_await target.shutdown();
     const auto stopped = co_await request(server.port(), "/ready");
@@ -368,12 +457,105 @@ TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
     EXPECT_EQ(before.result(), http::status::ok);
     EXPECT_TRUE(still_stopping) << "the test looked too late";
     EXPECT_EQ(ready.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(ready), (nlohmann::json{{"ready", false}, {"state", "stopping"}}));
-    EXPECT_EQ(health.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(health).at("not_running").at("target"), "stopping");
+    EXPECT_EQ(json_of(ready).at("state"), "stopping");
+    EXPECT_EQ(json_of(ready).at("not_ready").at("target"), "stopping");
+    EXPECT_EQ(health.result(), http::status::ok) << "draining is alive";
+    EXPECT_EQ(started.result(), http::status::ok) << "it did start";
     EXPECT_EQ(stopped.result(), http::status::service_unavailable);
     EXPECT_EQ(json_of(stopped).at("state"), "stopped");
   }());
+}
+
+TEST(StatusServer, ItKeepsAnsweringWhileTheRestOfItsTreeStopsThenCloses) {
+  fluid::run([]() -> Task<> {
+    // The server stops with its siblings, concurrently; it lingers until they are done.
+    Service service({std::make_shared<SlowStop>(300ms)});
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    service.root.gracefully_stop();
+    co_await sleep(20ms);
+    const auto ready = co_await request(port, "/ready");
+    const auto health = co_await request(port, "/health");
+    const auto metrics = co_await request(port, "/metrics");
+    const bool still_stopping = !service.root.is_stopped();
+    co_await service.root.shutdown();
+    EXPECT_TRUE(still_stopping) << "the test looked too late";
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready).at("not_ready").at("root/slow_stop"), "stopping");
+    EXPECT_EQ(health.result(), http::status::ok);
+    EXPECT_EQ(metrics.result(), http::status::ok);
+    EXPECT_EQ(service.server->worker_state(), WorkerState::stopped) << "stopped, not forced";
+    EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    auto [error] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                                 asio::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(error, asio::error::connection_refused);
+  }());
+}
+
+TEST(StatusServer, WithoutLingerItStopsWithItsSiblingsAtOnce) {
+  fluid::run([]() -> Task<> {
+    Service service({std::make_shared<SlowStop>(300ms)}, {.linger = false});
+    co_await service.root.startup();
+    service.root.gracefully_stop();
+    while (!service.server->is_stopped()) co_await sleep(1ms);
+    const bool siblings_still_stopping = !service.root.is_stopped();
+    co_await service.root.shutdown();
+    EXPECT_TRUE(siblings_still_stopping);
+  }());
+}
+
+TEST(StatusServer, AnUnhealthyCheckMakesReady503AndEveryCheckShowsInReadyAndStatus) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    auto database = std::make_shared<std::atomic<bool>>(false);
+    service.server->add_check("database", [database]() -> Task<CheckResult> {
+      co_return *database ? CheckResult{Health::healthy, "connected"} : CheckResult{Health::unhealthy, "refused"};
+    });
+    service.server->add_check("cache", []() -> Task<CheckResult> { co_return CheckResult{Health::degraded, "cold"}; });
+    co_await service.root.startup();
+    const auto down = co_await request(service.server->port(), "/ready");
+    *database = true;
+    const auto up = co_await request(service.server->port(), "/ready");
+    const auto status = co_await request(service.server->port(), "/status");
+    co_await service.root.shutdown();
+    EXPECT_EQ(down.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(down).at("checks").at("database"), (nlohmann::json{{"health", "unhealthy"}, {"message", "refused"}}));
+    EXPECT_EQ(up.result(), http::status::ok) << "degraded is still ready\n" << up.body();
+    EXPECT_EQ(json_of(up).at("checks").at("cache"), (nlohmann::json{{"health", "degraded"}, {"message", "cold"}}));
+    EXPECT_EQ(json_of(status).at("status_server").at("checks").at("database").at("health"), "healthy");
+  }());
+}
+
+TEST(StatusServer, ACheckThatThrowsOrOverrunsIsUnhealthyWithWhy) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.check_timeout = 50ms});
+    service.server->add_check("throws", []() -> Task<CheckResult> {
+      co_await sleep(1ms);
+      throw std::runtime_error("no route to host");
+    });
+    service.server->add_check("hangs", []() -> Task<CheckResult> {
+      co_await sleep(1h);
+      co_return CheckResult{};
+    });
+    co_await service.root.startup();
+    const auto start = Clock::now();
+    const auto ready = co_await request(service.server->port(), "/ready");
+    const auto took = Clock::now() - start;
+    co_await service.root.shutdown();
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    const auto checks = json_of(ready).at("checks");
+    EXPECT_EQ(checks.at("throws"), (nlohmann::json{{"health", "unhealthy"}, {"message", "no route to host"}}));
+    EXPECT_EQ(checks.at("hangs"), (nlohmann::json{{"health", "unhealthy"}, {"message", "no answer within 50ms"}}));
+    EXPECT_LT(took, 5s);
+  }());
+}
+
+TEST(StatusServer, AChecklessNameOrEmptyCheckIsAFluidError) {
+  NiceWorker target;
+  StatusServer server(target);
+  EXPECT_THROW(server.add_check("", []() -> Task<CheckResult> { co_return CheckResult{}; }), FluidError);
+  EXPECT_THROW(server.add_check("x", HealthCheck{}), FluidError);
 }
 
 TEST(StatusServer, MetricsAreValidPrometheusTextLabelledByWorkerPath) {

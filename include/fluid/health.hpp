@@ -27,9 +27,10 @@ struct CheckResult {
 };
 
 /// A check an application registers on its StatusServer (add_check()): runs
-/// on the server's executor for each /ready and /status request, within the
-/// server's check_timeout. One that throws or overruns counts as unhealthy,
-/// with the error (or the timeout) as its message.
+/// for each /ready request (on the server's executor) and each status() of
+/// the server (on the caller's), within the server's check_timeout. One that
+/// throws or overruns counts as unhealthy, with the error (or the timeout)
+/// as its message.
 using HealthCheck = std::function<Task<CheckResult>()>;
 
 }  // namespace fluid

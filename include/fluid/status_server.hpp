@@ -3,6 +3,7 @@
 /// StatusServer: a worker serving a worker tree's status, health, readiness
 /// and metrics over HTTP.
 
+#include "fluid/health.hpp"
 #include "fluid/http.hpp"
 #include "fluid/metrics_registry.hpp"
 #include "fluid/worker.hpp"
@@ -48,6 +49,16 @@ struct StatusServerOptions {
   /// The application's metrics served at /metrics beside fluid's; null:
   /// the process's registry, fluid::metrics().
   MetricsRegistry* registry = nullptr;
+  /// How long each application check may take (then it is unhealthy).
+  std::chrono::milliseconds check_timeout{1000};
+  /// How long /health waits for the target's executor to run a handler
+  /// before saying the event loop is stuck (503). Below a probe's timeout.
+  std::chrono::milliseconds event_loop_timeout{500};
+  /// Asked to stop as part of its target's tree, keep answering until every
+  /// other worker of the tree has stopped (within the server's own grace
+  /// period), so probes see /ready 503 instead of a refused connection and
+  /// the last scrape has the final counts. false: stop at once.
+  bool linger = true;
 };
 
 /// Lets probes and scrapers see inside a running service.
@@ -58,19 +69,26 @@ struct StatusServerOptions {
 /// any other, and serves, over HTTP/1.1 with keep-alive, about its `target`
 /// (usually the group that contains it, so it reports on itself too):
 ///
-///   GET /status   200, the JSON of target.status()
-///   GET /health   liveness: 200 while every worker of the tree is running,
-///                 else 503 naming those that are not
-///   GET /ready    readiness: 200 from target.is_ready() (startup completed)
-///                 until a stop is requested, else 503
-///   GET /metrics  Prometheus text 0.0.4: the tree's (see prometheus_text()),
-///                 the process's, fluid_build_info, and the registry's
+///   GET /status    200, the JSON of target.status()
+///   GET /health    liveness (alias /livez): 200 while the process is alive
+///                  and its event loop answers, also while starting,
+///                  draining or backing off; 503 once the tree failed or the
+///                  loop does not answer within event_loop_timeout
+///   GET /ready     readiness (alias /readyz): 200 when every worker that
+///                  should run is ready and no check is unhealthy; 503 from a
+///                  stop request on, during a supervised child's backoff,
+///                  while a check fails
+///   GET /startupz  200 once the target's startup() has returned, 503 before
+///   GET /metrics   Prometheus text 0.0.4: the tree's (see prometheus_text()),
+///                  the process's, fluid_build_info, and the registry's
 ///
 /// HEAD works wherever GET does. An unknown path is 404, another method 405
 /// (with Allow), a malformed request 400 (and the connection is closed).
-/// Connections are served concurrently on the server's executor. A stop
-/// request ends run() at once; on_shutdown() then closes the listening socket
-/// and every open connection, so a slow or silent client never delays the stop.
+/// Connections are served concurrently on the server's executor. Asked to
+/// stop, it keeps answering until the rest of its target's tree has stopped
+/// (see StatusServerOptions::linger); on_shutdown() then closes the
+/// listening socket and every open connection, so a slow or silent client
+/// never delays the stop.
 ///
 /// @warning Lifetime: `target` must outlive the server, which holds when the
 /// server is one of target's children. Requests call target.status() and walk
@@ -100,20 +118,30 @@ class StatusServer : public Worker {
   ///         not start with '/', or `handler` is empty.
   void add_route(std::string method, std::string path, HttpHandler handler);
 
+  /// Adds (or replaces) the application check `name`: /ready is 503 while it
+  /// reports unhealthy, and its result shows in /ready and in status()
+  /// ("checks"). Thread-safe, also while the server runs.
+  /// @throws FluidError if `name` is empty or `check` is empty.
+  void add_check(std::string name, HealthCheck check);
+
  protected:
   /// Binds and listens, then logs "<name> listening on ADDRESS:PORT".
   /// @throws FluidError naming the worker and ADDRESS:PORT if the address is
   ///         malformed or cannot be bound (e.g. the port is in use), or
   ///         STATUS_PORT is not a port number.
   Task<> on_startup() override;
-  /// Accepts connections until a stop is requested, spawning one coroutine per
-  /// connection on the worker's executor.
+  /// Accepts connections until a stop is requested (and, lingering, until
+  /// the rest of the tree has stopped), one coroutine per connection on the
+  /// worker's executor.
   Task<> run() override;
   /// Closes the listening socket and every open connection, then waits for
   /// their coroutines to end (at once: their pending operations are aborted).
   Task<> on_shutdown() override;
 
  private:
+  Task<> until_done();
+  Task<> rest_of_tree_stopped();
+
   std::shared_ptr<detail::StatusServerState> state_;
 };
 

@@ -73,6 +73,7 @@ bool detail::WorkerControl::forced() const {
 }
 
 bool detail::WorkerControl::finished() const { return core_->is_finished(); }
+bool detail::WorkerControl::has_been_ready() const noexcept { return core_->ready.load(); }
 void detail::WorkerControl::notify_change() const { core_->changed.notify_all(); }
 detail::Notifier& detail::WorkerControl::changes() const { return core_->changed; }
 

@@ -4,8 +4,11 @@
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
+#include "fluid/worker_tree.hpp"
+#include "fluid/detail/notifier.hpp"
 #include "service/exposition.hpp"
 #include "service/http_listener.hpp"
+#include "service/probes.hpp"
 #include "service/process_metrics.hpp"
 #include "service/routes.hpp"
 
@@ -13,7 +16,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 
 namespace fluid {
 
@@ -33,6 +38,15 @@ struct StatusServerState {
   std::atomic<std::uint16_t> port{0};
   std::string listening;  // "ADDRESS:PORT", set in on_startup() before `port`
   std::shared_ptr<HttpListener> listener;  // from on_startup() on
+
+  std::vector<NamedCheck> checks() const {
+    std::lock_guard lock(checks_mutex);
+    return registered_checks;
+  }
+  Task<CheckReport> run_checks() const { return detail::run_checks(checks(), options.check_timeout); }
+
+  mutable std::mutex checks_mutex;
+  std::vector<NamedCheck> registered_checks;  // under checks_mutex, in registration order
 };
 
 }  // namespace detail
@@ -44,30 +58,6 @@ using State = detail::StatusServerState;
 std::string host_port(const asio::ip::address& address, std::uint16_t port) {
   const auto host = address.to_string();
   return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-HttpResponse health(Worker& target) {
-  nlohmann::json not_running = nlohmann::json::object();
-  for (const auto& node : worker_tree(target)) {
-    const auto state = node.worker->worker_state();
-    if (state != WorkerState::running) not_running[node.path] = to_string(state);
-  }
-  const bool healthy = not_running.empty();
-  return HttpResponse::json(healthy ? 200 : 503, {{"healthy", healthy}, {"not_running", std::move(not_running)}});
-}
-
-HttpResponse readiness(Worker& target) {
-  const bool ready = target.is_ready();
-  return HttpResponse::json(ready ? 200 : 503, {{"ready", ready}, {"state", to_string(target.worker_state())}});
-}
-
-/// The built-in routes, each reporting on `target`.
-void add_builtin_routes(detail::RouteTable& routes, Worker& target) {
-  routes.add("GET", "/health", [&target](HttpRequest) -> Task<HttpResponse> { co_return health(target); });
-  routes.add("GET", "/ready", [&target](HttpRequest) -> Task<HttpResponse> { co_return readiness(target); });
-  routes.add("GET", "/status", [&target](HttpRequest) -> Task<HttpResponse> {
-    co_return HttpResponse::json(200, co_await target.status());
-  });
 }
 
 /// /metrics: the tree's, the process's, the build's and the application's, in one text.
@@ -127,14 +117,45 @@ tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::st
   return acceptor;
 }
 
+/// The built-in routes. They point at the state that holds them (the route
+/// table is part of it), so a plain pointer, never a cycle.
+void add_builtin_routes(State& state) {
+  auto* self = &state;
+  const HttpHandler live = [self](HttpRequest) { return detail::liveness(*self->target, self->options.event_loop_timeout); };
+  const HttpHandler ready = [self](HttpRequest) -> Task<HttpResponse> {
+    co_return detail::readiness(*self->target, co_await self->run_checks());
+  };
+  state.routes.add("GET", "/health", live);
+  state.routes.add("GET", "/livez", live);
+  state.routes.add("GET", "/ready", ready);
+  state.routes.add("GET", "/readyz", ready);
+  state.routes.add("GET", "/startupz", [self](HttpRequest) -> Task<HttpResponse> {
+    co_return detail::startup(*self->target);
+  });
+  state.routes.add("GET", "/status", [self](HttpRequest) -> Task<HttpResponse> {
+    co_return HttpResponse::json(200, co_await self->target->status());
+  });
+  state.routes.add("GET", "/metrics", [self](HttpRequest) { return metrics_page(*self->target, self->options); });
+}
+
 }  // namespace
 
 StatusServer::StatusServer(Worker& target, StatusServerOptions options, WorkerOptions worker)
     : Worker(std::move(worker)), state_(std::make_shared<detail::StatusServerState>(target, std::move(options))) {
-  add_builtin_routes(state_->routes, target);
-  state_->routes.add("GET", "/metrics", [state = state_.get()](HttpRequest) {
-    return metrics_page(*state->target, state->options);
-  });
+  add_builtin_routes(*state_);
+}
+
+void StatusServer::add_check(std::string name, HealthCheck check) {
+  if (name.empty()) throw FluidError(worker_name() + ": a check needs a name");
+  if (!check) throw FluidError(worker_name() + ": check " + name + " is empty");
+  std::lock_guard lock(state_->checks_mutex);
+  auto& checks = state_->registered_checks;
+  const auto same = std::find_if(checks.begin(), checks.end(), [&](const auto& c) { return c.name == name; });
+  if (same != checks.end()) {
+    same->check = std::move(check);
+  } else {
+    checks.push_back({std::move(name), std::move(check)});
+  }
 }
 
 StatusServer::~StatusServer() = default;
@@ -183,12 +204,39 @@ Task<nlohmann::json> StatusServer::status() {
   } else {
     out["connections"] = 0;
   }
+  const auto checks = co_await state_->run_checks();
+  if (!checks.results.empty()) out["checks"] = checks.results;
   co_return out;
 }
 
 Task<> StatusServer::run() {
   using namespace asio::experimental::awaitable_operators;
-  co_await (state_->listener->accept_loop() || stop_requested());
+  co_await (state_->listener->accept_loop() || until_done());
+}
+
+Task<> StatusServer::until_done() {
+  co_await stop_requested();
+  if (state_->options.linger) co_await rest_of_tree_stopped();
+}
+
+Task<> StatusServer::rest_of_tree_stopped() {
+  auto& target = *state_->target;
+  const auto others_stopped = [this, &target] {
+    bool in_tree = false;
+    bool others_done = true;
+    for (const auto& node : worker_tree(target)) {
+      if (node.worker.get() == this) {
+        in_tree = true;
+      } else if (!node.group && (node.worker->is_running() || node.worker->is_stopping())) {
+        others_done = false;  // a group ends only after its children, this server among them
+      }
+    }
+    return !in_tree || others_done;  // outside the tree, its stop is its own
+  };
+  detail::Notifier changed;
+  const auto watching = target.subscribe([&changed](const StateChange&) { changed.notify_all(); });
+  const bool stopped = co_await changed.wait_until(others_stopped);
+  static_cast<void>(stopped);  // no deadline: only the condition ends the wait
 }
 
 Task<> StatusServer::on_shutdown() {
