@@ -42,7 +42,7 @@ std::size_t count_lines_starting(const std::string& text, const std::string& pre
 }
 
 WorkerSample sample(std::string path, WorkerState state, nlohmann::json status = nlohmann::json::object()) {
-  return {std::move(path), state, std::move(status), std::nullopt};
+  return {std::move(path), state, std::move(status), std::nullopt, std::nullopt};
 }
 
 /// Fails the first time it runs (per shared counter), then runs until stopped.

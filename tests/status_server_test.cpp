@@ -178,6 +178,17 @@ class CapturedLog {
 
 // ---------------------------------------------------------------- binding
 
+TEST(StatusServer, UrlNamesThePageOnceBound) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target;
+    StatusServer server(target, {.port = 0});
+    EXPECT_EQ(server.url(), "");
+    co_await server.startup();
+    EXPECT_EQ(server.url(), "http://127.0.0.1:" + std::to_string(server.port()) + "/");
+    co_await server.shutdown();
+  }());
+}
+
 TEST(StatusServer, PortIsZeroBeforeStartupAndTheBoundPortAfterAndItIsLogged) {
   CapturedLog log;
   fluid::run([&]() -> Task<> {
@@ -646,16 +657,51 @@ TEST(StatusServer, HeadGivesTheHeadersOfGetWithoutABody) {
 
 // ---------------------------------------------------------------- errors
 
+TEST(StatusServer, TheRootPathIsASelfContainedHtmlPageOfEveryWorkerThatReloadsItself) {
+  fluid::run([]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>([](int) -> Task<> { co_await sleep(2ms); },
+                                                               WorkerOptions{.name = "consumer"});
+    Service service({consumer, std::make_shared<NiceWorker>(WorkerOptions{.name = "<odd & named>"})});
+    WorkersOptions options{.name = "inner", .backoff = {.initial = 1h, .max = 1h, .multiplier = 1, .jitter = 0}};
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{}, options);
+    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(); }, RestartPolicy::always);
+    service.root.add_workers(inner);
+    co_await service.root.startup();
+    for (int i = 0; i < 5; ++i) consumer->send(i);
+    while (consumer->processed_count() < 5 || !inner->workers()[0]->is_stopped()) co_await sleep(1ms);
+    co_await sleep(5ms);  // the last handler's latency is recorded after it returns
+    const auto page = co_await request(service.server->port(), "/");
+    co_await service.root.shutdown();
+    EXPECT_EQ(page.result(), http::status::ok);
+    EXPECT_EQ(page[http::field::content_type], "text/html; charset=utf-8");
+    const auto& html = page.body();
+    EXPECT_TRUE(html.starts_with("<!doctype html>")) << html;
+    EXPECT_NE(html.find(R"(<meta http-equiv="refresh" content="2">)"), std::string::npos);
+    for (const auto* name : {">root<", ">consumer<", ">status_server<", ">inner<", ">fragile<", "&lt;odd &amp; named&gt;"}) {
+      EXPECT_NE(html.find(name), std::string::npos) << name << " missing\n" << html;
+    }
+    EXPECT_EQ(html.find("<odd & named>"), std::string::npos) << "names are escaped";
+    EXPECT_NE(html.find("fragile broke"), std::string::npos) << "the last error of a restarting child";
+    EXPECT_NE(html.find(R"(<span class="state running">running</span>)"), std::string::npos);
+    for (const auto* link : {R"(href="/status")", R"(href="/metrics")", R"(href="/health")", R"(href="/ready")"}) {
+      EXPECT_NE(html.find(link), std::string::npos) << link;
+    }
+    EXPECT_NE(html.find(" ms</td>"), std::string::npos) << "the consumer's p50 / p99\n" << html;
+    EXPECT_EQ(html.find("<script"), std::string::npos);
+    EXPECT_EQ(html.find("http://"), std::string::npos) << "nothing from outside";
+  }());
+}
+
 TEST(StatusServer, AnUnknownPathIs404) {
   fluid::run([]() -> Task<> {
     Service service;
     co_await service.root.startup();
     const auto reply = co_await request(service.server->port(), "/nope");
-    const auto root = co_await request(service.server->port(), "/");
+    const auto under = co_await request(service.server->port(), "/status/nope");
     co_await service.root.shutdown();
     EXPECT_EQ(reply.result(), http::status::not_found);
     EXPECT_EQ(json_of(reply).at("path"), "/nope");
-    EXPECT_EQ(root.result(), http::status::not_found);
+    EXPECT_EQ(under.result(), http::status::not_found);
   }());
 }
 

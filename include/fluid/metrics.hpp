@@ -30,6 +30,9 @@ struct WorkerSample {
   /// How often the parent group restarted this child: its parent's status()
   /// entry "restarts", present only for a supervised child.
   std::optional<std::uint64_t> restarts;
+  /// The last failure of a supervised child's instances: its parent's
+  /// status() entry "last_error", once one failed.
+  std::optional<std::string> last_error;
 };
 
 /// Samples every worker of the tree under `root` (see worker_tree()), calling

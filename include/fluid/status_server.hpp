@@ -81,6 +81,7 @@ struct StatusServerOptions {
 ///   GET /startupz  200 once the target's startup() has returned, 503 before
 ///   GET /metrics   Prometheus text 0.0.4: the tree's (see prometheus_text()),
 ///                  the process's, fluid_build_info, and the registry's
+///   GET /          an HTML page of the tree for people, reloading itself
 ///
 /// HEAD works wherever GET does. An unknown path is 404, another method 405
 /// (with Allow), a malformed request 400 (and the connection is closed).
@@ -104,6 +105,9 @@ class StatusServer : public Worker {
   /// The bound port once on_startup() has completed (useful with port 0); 0
   /// before. Thread-safe.
   std::uint16_t port() const noexcept;
+  /// "http://ADDRESS:PORT/" (the HTML page) once on_startup() has completed;
+  /// "" before. Thread-safe.
+  std::string url() const;
 
   /// Worker status plus "listening" ("ADDRESS:PORT", once bound) and
   /// "connections" (how many are open now).

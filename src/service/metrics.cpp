@@ -104,6 +104,8 @@ Task<std::vector<WorkerSample>> sample_tree(Worker& root) {
       const auto entry = siblings.is_object() ? siblings.find(node.key) : siblings.end();
       if (entry != siblings.end() && entry->is_object()) {
         if (const auto* restarts = number_field(*entry, "restarts")) sample.restarts = restarts->get<std::uint64_t>();
+        const auto last_error = entry->find("last_error");
+        if (last_error != entry->end() && last_error->is_string()) sample.last_error = last_error->get<std::string>();
       }
     }
     out.push_back(std::move(sample));

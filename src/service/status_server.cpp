@@ -10,6 +10,7 @@
 #include "service/http_listener.hpp"
 #include "service/probes.hpp"
 #include "service/process_metrics.hpp"
+#include "service/status_page.hpp"
 #include "service/routes.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -123,7 +124,8 @@ void add_builtin_routes(State& state) {
   auto* self = &state;
   const HttpHandler live = [self](HttpRequest) { return detail::liveness(*self->target, self->options.event_loop_timeout); };
   const HttpHandler ready = [self](HttpRequest) -> Task<HttpResponse> {
-    co_return detail::readiness(*self->target, co_await self->run_checks());
+    const auto checks = co_await self->run_checks();  // named: see docs/workers.md on g++ 12
+    co_return detail::readiness(*self->target, checks);
   };
   state.routes.add("GET", "/health", live);
   state.routes.add("GET", "/livez", live);
@@ -133,9 +135,14 @@ void add_builtin_routes(State& state) {
     co_return detail::startup(*self->target);
   });
   state.routes.add("GET", "/status", [self](HttpRequest) -> Task<HttpResponse> {
-    co_return HttpResponse::json(200, co_await self->target->status());
+    const auto status = co_await self->target->status();
+    co_return HttpResponse::json(200, status);
   });
   state.routes.add("GET", "/metrics", [self](HttpRequest) { return metrics_page(*self->target, self->options); });
+  state.routes.add("GET", "/", [self](HttpRequest) -> Task<HttpResponse> {
+    auto page = co_await detail::status_page(*self->target, 2);
+    co_return HttpResponse{.content_type = "text/html; charset=utf-8", .body = std::move(page)};
+  });
 }
 
 }  // namespace
@@ -161,6 +168,11 @@ void StatusServer::add_check(std::string name, HealthCheck check) {
 StatusServer::~StatusServer() = default;
 
 std::uint16_t StatusServer::port() const noexcept { return state_->port.load(); }
+
+std::string StatusServer::url() const {
+  if (state_->port.load() == 0) return {};  // `listening` is published by `port`
+  return "http://" + state_->listening + "/";
+}
 
 void StatusServer::add_route(std::string method, std::string path, HttpHandler handler) {
   state_->routes.add(std::move(method), std::move(path), std::move(handler));
