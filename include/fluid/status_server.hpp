@@ -129,7 +129,8 @@ class StatusServer : public Worker {
   void add_check(std::string name, HealthCheck check);
 
  protected:
-  /// Binds and listens, then logs "<name> listening on ADDRESS:PORT".
+  /// Binds and listens, then logs "<name> listening on ADDRESS:PORT
+  /// (status: http://ADDRESS:PORT/)".
   /// @throws FluidError naming the worker and ADDRESS:PORT if the address is
   ///         malformed or cannot be bound (e.g. the port is in use), or
   ///         STATUS_PORT is not a port number.

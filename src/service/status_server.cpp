@@ -205,7 +205,8 @@ Task<> StatusServer::on_startup() {
   state->listener->listen(std::move(acceptor));
   state->listening = host_port(address, port);
   state->port = port;  // publishes `listening`
-  logger()->info("{} listening on {}", state->name, state->listening);
+  log_worker(spdlog::level::info, state->name, "{} listening on {} (status: http://{}/)", state->name, state->listening,
+             state->listening);
 }
 
 Task<nlohmann::json> StatusServer::status() {
