@@ -3,20 +3,26 @@
 // "user.signup"); an event log (QueueConsumerWorker) records each one; an
 // event dispatcher (AsyncConsumer) hands each to the handlers of its domain
 // through an AsyncDispatcher; a reporter logs a one-line status every second.
-// They form one Workers group on 2 threads. SIGINT (Ctrl-C) or SIGTERM stops it
-// gracefully and a second signal forces it; the exit code is serve()'s.
+// They form one Workers group on 2 threads (--threads to change it). SIGINT
+// (Ctrl-C) or SIGTERM stops it gracefully and a second signal forces it;
+// SIGHUP is logged and ignored, SIGQUIT logs the status tree; the exit code is
+// serve()'s.
 //
+//   $ ./demo_service --help
 //   $ DURATION=5 ./demo_service     # or: make demo DURATION=5
 //
 // Environment: DURATION=<seconds> stops the service after that long (by a
 // worker that returns: a child that stops stops its group). DEMO_STUBBORN=1
 // adds a worker that ignores stop requests, so only a second signal (or the
-// root's grace period) ends it, with exit code 1. LOG_LEVEL and the FLUID_*
-// variables of docs/serving.md apply. A StatusServer serves /status, /health,
-// /ready and /metrics on 127.0.0.1:STATUS_PORT (default 8089; STATUS_PORT=0
-// picks a free port, logged at startup): see docs/observability.md.
+// root's grace period, --grace-period) ends it, with exit code 1. The flags
+// of --help and their variables (LOG_LEVEL, FLUID_*, STATUS_ADDRESS,
+// STATUS_PORT) are docs/serving.md's. A StatusServer serves a page for
+// people at / and /status, /health, /ready, /startupz and /metrics (with the
+// demo's own demo_events_produced_total) on STATUS_ADDRESS:STATUS_PORT
+// (default 127.0.0.1:8089; STATUS_PORT=0 picks a free port); its address is
+// among the first lines logged: see docs/observability.md.
 //
-//   $ STATUS_PORT=8089 ./demo_service &  curl -s 127.0.0.1:8089/metrics
+//   $ ./demo_service --status-port 8089 &  curl -s 127.0.0.1:8089/metrics
 
 #include <fluid/fluid.hpp>
 
@@ -75,14 +81,18 @@ std::shared_ptr<EventHandlers> make_handlers() {
 using EventLog = fluid::QueueConsumerWorker<BusinessEvent>;
 using EventDispatcher = fluid::AsyncConsumer<BusinessEvent>;
 
-/// One event every 50 ms, sent to both consumers. try_send(): a consumer that
-/// has closed its queue (the service is stopping) is not an error here.
+/// One event every 50 ms, sent to both consumers and counted by type at
+/// /metrics. try_send(): a consumer that has closed its queue (the service is
+/// stopping) is not an error here.
 std::shared_ptr<fluid::Worker> make_producer(std::shared_ptr<EventLog> event_log,
                                              std::shared_ptr<EventDispatcher> dispatcher) {
   static constexpr const char* types[] = {"order.created", "order.paid", "user.signup"};
   auto produce = [event_log, dispatcher, next_id = 0]() mutable -> fluid::Task<> {
     const int id = ++next_id;
     const BusinessEvent event{types[(id - 1) % 3], id};
+    // Registered once per type, then a lock-free increment.
+    fluid::metrics().counter("demo_events_produced_total", "Business events the producer made.", {{"type", event.type}})
+        .increment();
     if (!event_log->try_send(event) || !dispatcher->try_send(event)) {
       demo_log()->info("producer: event #{} not delivered, the consumers are closing", event.id);
     }
@@ -101,7 +111,7 @@ std::shared_ptr<fluid::Worker> make_reporter(fluid::Worker& root) {
       line += (line.empty() ? "" : " | ") + name + " processed=" + child["processed"].dump() +
               " queued=" + child["queue_size"].dump();
     }
-    demo_log()->info("status: {}", line);
+    demo_log()->info("counts: {}", line);
   };
   return std::make_shared<fluid::WorkerFunction>(report, 1s, fluid::WorkerOptions{.name = "reporter"});
 }
@@ -136,30 +146,15 @@ class Stubborn : public fluid::Worker {
   }
 };
 
-/// The status endpoint's port when STATUS_PORT is unset.
+/// The status endpoint's port when neither --status-port nor STATUS_PORT says.
 constexpr std::uint16_t default_status_port = 8089;
-
-/// STATUS_PORT: a port number, 0 for any free port; unset: default_status_port.
-std::uint16_t status_port() {
-  const auto text = fluid::env("STATUS_PORT");
-  if (!text) return default_status_port;
-  std::uint16_t port = 0;
-  const auto* end = text->data() + text->size();
-  const auto [stop, ec] = std::from_chars(text->data(), end, port);
-  if (text->empty() || ec != std::errc{} || stop != end) {
-    throw fluid::FluidError("STATUS_PORT: \"" + *text + "\" is not a port number (0-65535, 0: any free port)");
-  }
-  return port;
-}
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   std::optional<std::chrono::milliseconds> duration;
-  std::uint16_t port = 0;
   try {
     if (auto text = fluid::env("DURATION")) duration = fluid::parse_seconds(*text, "DURATION");
-    port = status_port();
   } catch (const fluid::FluidError& e) {
     demo_log()->error("demo_service: {}", e.what());
     return fluid::exit_failed;
@@ -172,14 +167,25 @@ int main() {
       fluid::WorkerOptions{.name = "event_log"});
   auto dispatcher = std::make_shared<EventDispatcher>(make_handlers(), fluid::WorkerOptions{.name = "event_dispatcher"});
 
-  // Children start in this order, each ready before the next: consumers first.
-  fluid::Workers root({event_log, dispatcher, make_producer(event_log, dispatcher)}, {.name = "demo_service"});
+  // Children start in this order, each ready before the next: the status
+  // endpoint first (it answers /startupz while the rest starts, and its line
+  // "status: http://..." is among the first logged), then the consumers
+  // before the producer that feeds them.
+  fluid::Workers root({}, {.name = "demo_service"});
+  // It reports on the group it belongs to (itself included), on
+  // STATUS_ADDRESS:STATUS_PORT unless the flags say otherwise.
+  auto status = std::make_shared<fluid::StatusServer>(root, fluid::StatusServerOptions{.default_port = default_status_port});
+  root.add_workers(status);
+  root.add_workers(event_log);
+  root.add_workers(dispatcher);
+  root.add_workers(make_producer(event_log, dispatcher));
   if (duration) root.add_workers(std::make_shared<StopAfter>(*duration));
   if (fluid::env("DEMO_STUBBORN").value_or("") == "1") root.add_workers(std::make_shared<Stubborn>());
-  // The status endpoint reports on the group it belongs to (itself included).
-  root.add_workers(std::make_shared<fluid::StatusServer>(root, fluid::StatusServerOptions{.port = port}));
   root.add_workers(make_reporter(root));
 
-  demo_log()->info("demo_service: starting {} workers on 2 threads; Ctrl-C or SIGTERM stops it", root.num_workers());
-  return fluid::serve(root, {.threads = 2});
+  demo_log()->info("demo_service: starting {} workers; Ctrl-C or SIGTERM stops it", root.num_workers());
+  return fluid::serve(argc, argv, root,
+                      {.threads = 2,
+                       .version = "1.0.0",
+                       .description = "demo_service: business events produced, logged and dispatched by fluid workers."});
 }

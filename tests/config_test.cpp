@@ -109,3 +109,20 @@ TEST(ResolveStoppingGracePeriod, ThrowsAFluidErrorNamingTheWorkerForANegativeOpt
   EXPECT_NE(message.find("my_worker"), std::string::npos) << message;
   EXPECT_NE(message.find("negative"), std::string::npos) << message;
 }
+
+TEST(ParsePort, AcceptsZeroToTheLargestPort) {
+  EXPECT_EQ(fluid::parse_port("0", "X"), 0);
+  EXPECT_EQ(fluid::parse_port("8089", "X"), 8089);
+  EXPECT_EQ(fluid::parse_port("65535", "X"), 65535);
+}
+
+TEST(ParsePort, RejectsAnythingElseQuotingTheTextAndNamingTheSetting) {
+  for (const char* bad : {"", "65536", "-1", "80 ", "http", "8e3"}) {
+    try {
+      fluid::parse_port(bad, "STATUS_PORT");
+      ADD_FAILURE() << "accepted \"" << bad << "\"";
+    } catch (const fluid::FluidError& e) {
+      EXPECT_NE(std::string(e.what()).find("STATUS_PORT: \"" + std::string(bad) + "\""), std::string::npos) << e.what();
+    }
+  }
+}

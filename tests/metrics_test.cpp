@@ -42,7 +42,7 @@ std::size_t count_lines_starting(const std::string& text, const std::string& pre
 }
 
 WorkerSample sample(std::string path, WorkerState state, nlohmann::json status = nlohmann::json::object()) {
-  return {std::move(path), state, std::move(status), std::nullopt};
+  return {std::move(path), state, std::move(status), std::nullopt, std::nullopt};
 }
 
 /// Fails the first time it runs (per shared counter), then runs until stopped.
@@ -154,7 +154,8 @@ TEST(Metrics, HistogramBucketsAreInIncreasingBoundOrderWithInfEqualToCount) {
   histogram.record(std::chrono::milliseconds(5));          // <= 10ms
   histogram.record(std::chrono::seconds(20));              // +Inf only
   const auto text = prometheus_text(
-      {sample("root/consumer", WorkerState::running, {{"handler_latency", histogram.to_json()}})});
+      {sample("root/consumer", WorkerState::running, {{"handler_latency", histogram.to_json()}})},
+      {1e-6, 1e-4, 0.01, 10});
   const auto e = parsed_ok(text);
   const std::string w = R"(worker="root/consumer")";
   EXPECT_EQ(e.value("fluid_handler_latency_seconds_bucket{" + w + R"(,le="1e-06"})"), 1.0);
@@ -164,7 +165,7 @@ TEST(Metrics, HistogramBucketsAreInIncreasingBoundOrderWithInfEqualToCount) {
   EXPECT_EQ(e.value("fluid_handler_latency_seconds_bucket{" + w + R"(,le="+Inf"})"), 4.0);
   EXPECT_EQ(e.value("fluid_handler_latency_seconds_count{" + w + "}"), 4.0);
   EXPECT_NEAR(*e.value("fluid_handler_latency_seconds_sum{" + w + "}"), 20.0050505, 1e-6);
-  EXPECT_EQ(count_lines_starting(text, "fluid_handler_latency_seconds_bucket{"), 9u);
+  EXPECT_EQ(count_lines_starting(text, "fluid_handler_latency_seconds_bucket{"), 5u) << "the buckets asked for, +Inf";
 }
 
 TEST(Metrics, AHistogramWithoutAnInfBucketGetsOneFromItsCount) {
@@ -209,4 +210,43 @@ TEST(SampleTree, ReadsEachWorkersOwnStatusAndRestartsFromItsGroup) {
     EXPECT_EQ(e.value(R"(fluid_worker_restarts_total{worker="root/inner/flaky"})"), 1.0);
     EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/inner"})"), 1.0);
   }());
+}
+
+TEST(Metrics, TheDefaultLatencyBucketsSuitRequestsFromHalfAMillisecondToTenSeconds) {
+  fluid::detail::LatencyHistogram histogram;
+  histogram.record(std::chrono::microseconds(300));   // <= 0.5 ms
+  histogram.record(std::chrono::milliseconds(20));    // <= 25 ms
+  histogram.record(std::chrono::milliseconds(700));   // <= 1 s
+  const auto text = prometheus_text({sample("w", WorkerState::running, {{"handler_latency", histogram.to_json()}})});
+  const auto e = parsed_ok(text);
+  EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="w",le="0.0005"})"), 1.0);
+  EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="w",le="0.025"})"), 2.0);
+  EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="w",le="1"})"), 3.0);
+  EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="w",le="1e-06"})"), std::nullopt);
+  EXPECT_EQ(count_lines_starting(text, "fluid_handler_latency_seconds_bucket{"), default_latency_buckets().size() + 1);
+}
+
+TEST(Metrics, LatencyBucketsMustBeIncreasingBoundsTheHandlersRecord) {
+  EXPECT_NO_THROW(check_latency_buckets(default_latency_buckets()));
+  EXPECT_NO_THROW(check_latency_buckets(supported_latency_buckets()));
+  EXPECT_NO_THROW(check_latency_buckets({0.001, 0.1}));
+  EXPECT_THROW(check_latency_buckets({0.1, 0.001}), FluidError);
+  try {
+    check_latency_buckets({0.003});
+    ADD_FAILURE() << "0.003 is not on the grid";
+  } catch (const FluidError& e) {
+    EXPECT_NE(std::string(e.what()).find("latency bucket 0.003 is not one the handlers record (1e-06, 2.5e-06"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Metrics, LatencyQuantilesInterpolateWithinTheirBucketAsPrometheusDoes) {
+  const nlohmann::json latency{{"count", 100}, {"sum_seconds", 1.0},
+                               {"buckets", {{"0.001", 0}, {"0.01", 50}, {"0.1", 100}, {"+Inf", 100}}}};
+  EXPECT_NEAR(*latency_quantile(latency, 0.5), 0.01, 1e-12);
+  EXPECT_NEAR(*latency_quantile(latency, 0.25), 0.0055, 1e-12);
+  EXPECT_NEAR(*latency_quantile(latency, 0.99), 0.01 + 0.09 * 0.98, 1e-12);
+  EXPECT_EQ(latency_quantile(nlohmann::json{{"count", 0}, {"buckets", nlohmann::json::object()}}, 0.5), std::nullopt);
+  EXPECT_EQ(latency_quantile(nlohmann::json::object(), 0.5), std::nullopt);
 }

@@ -5,7 +5,9 @@
 #include "support/prometheus_format.hpp"
 #include "support/workers.hpp"
 
+#include <fluid/serve.hpp>
 #include <fluid/status_server.hpp>
+#include <fluid/version.hpp>
 #include <fluid/workers.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -176,6 +178,17 @@ class CapturedLog {
 
 // ---------------------------------------------------------------- binding
 
+TEST(StatusServer, UrlNamesThePageOnceBound) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target;
+    StatusServer server(target, {.port = 0});
+    EXPECT_EQ(server.url(), "");
+    co_await server.startup();
+    EXPECT_EQ(server.url(), "http://127.0.0.1:" + std::to_string(server.port()) + "/");
+    co_await server.shutdown();
+  }());
+}
+
 TEST(StatusServer, PortIsZeroBeforeStartupAndTheBoundPortAfterAndItIsLogged) {
   CapturedLog log;
   fluid::run([&]() -> Task<> {
@@ -227,6 +240,48 @@ TEST(StatusServer, AMalformedAddressFailsStartupWithAFluidError) {
 
 // ---------------------------------------------------------------- paths
 
+TEST(StatusServer, WithoutAnAddressOrPortInItsOptionsItReadsStatusAddressAndStatusPort) {
+  ScopedEnv address("STATUS_ADDRESS", "127.0.0.2");  // all of 127/8 is loopback on Linux
+  ScopedEnv port("STATUS_PORT", "0");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target, {.default_port = 1});  // STATUS_PORT wins over the default
+    co_await server.startup();
+    const auto status = co_await server.status();
+    co_await server.shutdown();
+    EXPECT_EQ(status.at("listening"), "127.0.0.2:" + std::to_string(server.port()));
+    EXPECT_NE(server.port(), 1);
+  }());
+}
+
+TEST(StatusServer, ItsOwnOptionsWinOverTheEnvironment) {
+  ScopedEnv address("STATUS_ADDRESS", "127.0.0.2");
+  ScopedEnv port("STATUS_PORT", "1");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target, {.address = "127.0.0.1", .port = 0});
+    co_await server.startup();
+    const auto status = co_await server.status();
+    co_await server.shutdown();
+    EXPECT_EQ(status.at("listening"), "127.0.0.1:" + std::to_string(server.port()));
+  }());
+}
+
+TEST(StatusServer, AMalformedStatusPortFailsStartupNamingItAndTheWorker) {
+  ScopedEnv port("STATUS_PORT", "http");
+  fluid::run([]() -> Task<> {
+    NiceWorker target({.name = "target"});
+    StatusServer server(target);
+    std::string error;
+    try {
+      co_await server.startup();
+    } catch (const FluidError& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error, "status_server: STATUS_PORT: \"http\" is not a port number (0-65535, 0: any free port)");
+  }());
+}
+
 TEST(StatusServer, StatusIsTheTargetsStatusAsJson) {
   fluid::run([]() -> Task<> {
     Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
@@ -250,14 +305,19 @@ TEST(StatusServer, HealthIs200WhileEveryWorkerOfTheTreeRuns) {
     Service service({std::make_shared<NiceWorker>(WorkerOptions{.name = "worker"})});
     co_await service.root.startup();
     const auto reply = co_await request(service.server->port(), "/health");
+    const auto alias = co_await request(service.server->port(), "/livez");
     co_await service.root.shutdown();
     EXPECT_EQ(reply.result(), http::status::ok);
     EXPECT_EQ(reply[http::field::content_type], "application/json");
-    EXPECT_EQ(json_of(reply), (nlohmann::json{{"healthy", true}, {"not_running", nlohmann::json::object()}}));
+    EXPECT_EQ(json_of(reply), (nlohmann::json{{"alive", true},
+                                              {"state", "running"},
+                                              {"failed", nlohmann::json::object()},
+                                              {"event_loop", "answering"}}));
+    EXPECT_EQ(alias.result(), http::status::ok);
   }());
 }
 
-TEST(StatusServer, HealthTurns503NamingAChildThatStopped) {
+TEST(StatusServer, HealthStays200AndReadyIs503WhileASupervisedChildBacksOff) {
   fluid::run([]() -> Task<> {
     Service service;
     // Supervised with a long backoff: after failing, it stays stopped while the group runs.
@@ -267,17 +327,93 @@ TEST(StatusServer, HealthTurns503NamingAChildThatStopped) {
     service.root.add_workers(inner);
     co_await service.root.startup();
     while (!inner->workers()[0]->is_stopped()) co_await sleep(1ms);
-    const auto reply = co_await request(service.server->port(), "/health");
+    const auto health = co_await request(service.server->port(), "/health");
+    const auto ready = co_await request(service.server->port(), "/ready");
     const auto metrics = co_await request(service.server->port(), "/metrics");
     co_await service.root.shutdown();
-    EXPECT_EQ(reply.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(reply),
-              (nlohmann::json{{"healthy", false}, {"not_running", {{"root/inner/fragile", "stopped"}}}}));
+    // Wired as a liveness probe, a 503 here would have the pod killed while fluid heals it.
+    EXPECT_EQ(health.result(), http::status::ok) << health.body();
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready).at("not_ready"), (nlohmann::json{{"root/inner/fragile", "restarting"}}));
     const auto e = parse_exposition(metrics.body());
     EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root/inner/fragile"})"), 0.0);
     EXPECT_EQ(e.value(R"(fluid_worker_state{worker="root/inner/fragile",state="stopped"})"), 1.0);
     EXPECT_EQ(e.value(R"(fluid_worker_restarts_total{worker="root/inner/fragile"})"), 0.0);
   }());
+}
+
+TEST(StatusServer, AChildThatEndedCleanlyUnderOnFailureIsAliveAndReady) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    service.root.add_supervised([] { return std::make_shared<ShortLived>(WorkerOptions{.name = "warm_up"}); },
+                                RestartPolicy::on_failure);
+    co_await service.root.startup();
+    while (!service.root.workers()[1]->is_stopped()) co_await sleep(1ms);
+    const auto health = co_await request(service.server->port(), "/health");
+    const auto ready = co_await request(service.server->port(), "/ready");
+    co_await service.root.shutdown();
+    EXPECT_EQ(health.result(), http::status::ok) << health.body();
+    EXPECT_EQ(ready.result(), http::status::ok) << ready.body();
+  }());
+}
+
+TEST(StatusServer, HealthIs503NamingTheFailureOnceTheTreeFailed) {
+  fluid::run([]() -> Task<> {
+    // The server watches a group it is not part of, so it outlives the group.
+    Workers target({std::make_shared<BadWorker2>(WorkerOptions{.name = "broken"})}, {.name = "target"});
+    StatusServer server(target);
+    co_await target.startup();
+    co_await server.startup();
+    try {
+      co_await target.wait_for_shutdown();
+    } catch (...) {
+    }
+    const auto health = co_await request(server.port(), "/health");
+    co_await server.shutdown();
+    EXPECT_EQ(health.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(health).at("failed"), (nlohmann::json{{"target/broken", "I'm so bad"}}));
+    EXPECT_EQ(json_of(health).at("alive"), false);
+  }());
+}
+
+namespace {
+
+/// Blocks its thread for a while once running: its strand runs nothing else meanwhile.
+class BlocksItsThread : public Worker {
+ public:
+  BlocksItsThread() : Worker({.name = "blocker"}) {}
+  std::atomic<bool> blocking{false};
+
+ protected:
+  Task<> run() override {
+    co_await sleep(1ms);
+    blocking = true;
+    std::this_thread::sleep_for(1500ms);
+    blocking = false;
+    co_await stop_requested();
+  }
+};
+
+}  // namespace
+
+TEST(StatusServer, HealthIs503WhileTheTargetsEventLoopDoesNotAnswer) {
+  fluid::run(
+      []() -> Task<> {
+        BlocksItsThread target;
+        StatusServer server(target, {.port = 0, .event_loop_timeout = 100ms});
+        co_await target.startup();
+        co_await server.startup();
+        while (!target.blocking) co_await sleep(1ms);
+        const auto stuck = co_await request(server.port(), "/health");
+        while (target.blocking) co_await sleep(10ms);
+        const auto again = co_await request(server.port(), "/health");
+        co_await target.shutdown();
+        co_await server.shutdown();
+        EXPECT_EQ(stuck.result(), http::status::service_unavailable) << stuck.body();
+        EXPECT_EQ(json_of(stuck).at("event_loop"), "not answering within 100ms");
+        EXPECT_EQ(again.result(), http::status::ok) << again.body();
+      }(),
+      RunOptions{.threads = 2});
 }
 
 TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
@@ -295,18 +431,25 @@ TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
         asio::detached);
     while (service.server->port() == 0) co_await sleep(1ms);
     const auto during = co_await request(service.server->port(), "/ready");
+    const auto startup_during = co_await request(service.server->port(), "/startupz");
     EXPECT_FALSE(started);
     while (!started) co_await sleep(1ms);
-    const auto after = co_await request(service.server->port(), "/ready");
+    const auto after = co_await request(service.server->port(), "/readyz");
+    const auto startup_after = co_await request(service.server->port(), "/startupz");
     co_await service.root.shutdown();
     EXPECT_EQ(during.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(during), (nlohmann::json{{"ready", false}, {"state", "running"}}));
+    EXPECT_EQ(json_of(during).at("not_ready"), (nlohmann::json{{"root", "starting"}, {"root/slow_start", "starting"}}));
+    EXPECT_EQ(startup_during.result(), http::status::service_unavailable);
     EXPECT_EQ(after.result(), http::status::ok);
-    EXPECT_EQ(json_of(after), (nlohmann::json{{"ready", true}, {"state", "running"}}));
+    EXPECT_EQ(json_of(after), (nlohmann::json{{"ready", true},
+                                              {"state", "running"},
+                                              {"not_ready", nlohmann::json::object()},
+                                              {"checks", nlohmann::json::object()}}));
+    EXPECT_EQ(startup_after.result(), http::status::ok);
   }());
 }
 
-TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
+TEST(StatusServer, ReadyTurns503OnceTheTargetIsAskedToStopWhileHealthStays200) {
   fluid::run([]() -> Task<> {
     // The server watches a group it is not part of, so it outlives the group's stop.
     Workers target({std::make_shared<SlowStop>(300ms)}, {.name = "target"});
@@ -317,6 +460,7 @@ TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
     target.gracefully_stop();
     const auto ready = co_await request(server.port(), "/ready");
     const auto health = co_await request(server.port(), "/health");
+    const auto started = co_await request(server.port(), "/startupz");
     const bool still_stopping = !target.is_stopped();
     co_await target.shutdown();
     const auto stopped = co_await request(server.port(), "/ready");
@@ -324,12 +468,105 @@ TEST(StatusServer, ReadyAndHealthTurn503OnceTheTargetIsAskedToStop) {
     EXPECT_EQ(before.result(), http::status::ok);
     EXPECT_TRUE(still_stopping) << "the test looked too late";
     EXPECT_EQ(ready.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(ready), (nlohmann::json{{"ready", false}, {"state", "stopping"}}));
-    EXPECT_EQ(health.result(), http::status::service_unavailable);
-    EXPECT_EQ(json_of(health).at("not_running").at("target"), "stopping");
+    EXPECT_EQ(json_of(ready).at("state"), "stopping");
+    EXPECT_EQ(json_of(ready).at("not_ready").at("target"), "stopping");
+    EXPECT_EQ(health.result(), http::status::ok) << "draining is alive";
+    EXPECT_EQ(started.result(), http::status::ok) << "it did start";
     EXPECT_EQ(stopped.result(), http::status::service_unavailable);
     EXPECT_EQ(json_of(stopped).at("state"), "stopped");
   }());
+}
+
+TEST(StatusServer, ItKeepsAnsweringWhileTheRestOfItsTreeStopsThenCloses) {
+  fluid::run([]() -> Task<> {
+    // The server stops with its siblings, concurrently; it lingers until they are done.
+    Service service({std::make_shared<SlowStop>(300ms)});
+    co_await service.root.startup();
+    const auto port = service.server->port();
+    service.root.gracefully_stop();
+    co_await sleep(20ms);
+    const auto ready = co_await request(port, "/ready");
+    const auto health = co_await request(port, "/health");
+    const auto metrics = co_await request(port, "/metrics");
+    const bool still_stopping = !service.root.is_stopped();
+    co_await service.root.shutdown();
+    EXPECT_TRUE(still_stopping) << "the test looked too late";
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready).at("not_ready").at("root/slow_stop"), "stopping");
+    EXPECT_EQ(health.result(), http::status::ok);
+    EXPECT_EQ(metrics.result(), http::status::ok);
+    EXPECT_EQ(service.server->worker_state(), WorkerState::stopped) << "stopped, not forced";
+    EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
+    beast::tcp_stream stream(co_await asio::this_coro::executor);
+    auto [error] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                                 asio::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(error, asio::error::connection_refused);
+  }());
+}
+
+TEST(StatusServer, WithoutLingerItStopsWithItsSiblingsAtOnce) {
+  fluid::run([]() -> Task<> {
+    Service service({std::make_shared<SlowStop>(300ms)}, {.linger = false});
+    co_await service.root.startup();
+    service.root.gracefully_stop();
+    while (!service.server->is_stopped()) co_await sleep(1ms);
+    const bool siblings_still_stopping = !service.root.is_stopped();
+    co_await service.root.shutdown();
+    EXPECT_TRUE(siblings_still_stopping);
+  }());
+}
+
+TEST(StatusServer, AnUnhealthyCheckMakesReady503AndEveryCheckShowsInReadyAndStatus) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    auto database = std::make_shared<std::atomic<bool>>(false);
+    service.server->add_check("database", [database]() -> Task<CheckResult> {
+      co_return *database ? CheckResult{Health::healthy, "connected"} : CheckResult{Health::unhealthy, "refused"};
+    });
+    service.server->add_check("cache", []() -> Task<CheckResult> { co_return CheckResult{Health::degraded, "cold"}; });
+    co_await service.root.startup();
+    const auto down = co_await request(service.server->port(), "/ready");
+    *database = true;
+    const auto up = co_await request(service.server->port(), "/ready");
+    const auto status = co_await request(service.server->port(), "/status");
+    co_await service.root.shutdown();
+    EXPECT_EQ(down.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(down).at("checks").at("database"), (nlohmann::json{{"health", "unhealthy"}, {"message", "refused"}}));
+    EXPECT_EQ(up.result(), http::status::ok) << "degraded is still ready\n" << up.body();
+    EXPECT_EQ(json_of(up).at("checks").at("cache"), (nlohmann::json{{"health", "degraded"}, {"message", "cold"}}));
+    EXPECT_EQ(json_of(status).at("status_server").at("checks").at("database").at("health"), "healthy");
+  }());
+}
+
+TEST(StatusServer, ACheckThatThrowsOrOverrunsIsUnhealthyWithWhy) {
+  fluid::run([]() -> Task<> {
+    Service service({}, {.check_timeout = 50ms});
+    service.server->add_check("throws", []() -> Task<CheckResult> {
+      co_await sleep(1ms);
+      throw std::runtime_error("no route to host");
+    });
+    service.server->add_check("hangs", []() -> Task<CheckResult> {
+      co_await sleep(1h);
+      co_return CheckResult{};
+    });
+    co_await service.root.startup();
+    const auto start = Clock::now();
+    const auto ready = co_await request(service.server->port(), "/ready");
+    const auto took = Clock::now() - start;
+    co_await service.root.shutdown();
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    const auto checks = json_of(ready).at("checks");
+    EXPECT_EQ(checks.at("throws"), (nlohmann::json{{"health", "unhealthy"}, {"message", "no route to host"}}));
+    EXPECT_EQ(checks.at("hangs"), (nlohmann::json{{"health", "unhealthy"}, {"message", "no answer within 50ms"}}));
+    EXPECT_LT(took, 5s);
+  }());
+}
+
+TEST(StatusServer, AChecklessNameOrEmptyCheckIsAFluidError) {
+  NiceWorker target;
+  StatusServer server(target);
+  EXPECT_THROW(server.add_check("", []() -> Task<CheckResult> { co_return CheckResult{}; }), FluidError);
+  EXPECT_THROW(server.add_check("x", HealthCheck{}), FluidError);
 }
 
 TEST(StatusServer, MetricsAreValidPrometheusTextLabelledByWorkerPath) {
@@ -356,6 +593,40 @@ TEST(StatusServer, MetricsAreValidPrometheusTextLabelledByWorkerPath) {
     EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_count{worker="root/consumer"})"), 3.0);
     EXPECT_EQ(e.value(R"(fluid_handler_latency_seconds_bucket{worker="root/consumer",le="+Inf"})"), 3.0);
     EXPECT_GT(*e.value(R"(fluid_handler_latency_seconds_sum{worker="root/consumer"})"), 0.0);
+  }());
+}
+
+TEST(StatusServer, MetricsAddTheProcessTheBuildAndTheApplicationsOwnRegistry) {
+  MetricsRegistry registry;
+  registry.counter("app_jobs_done_total", "Jobs done.", {{"queue", "mail"}}).increment(7);
+  fluid::run([&]() -> Task<> {
+    Service service({}, {.registry = &registry});
+    co_await service.root.startup();
+    const auto reply = co_await request(service.server->port(), "/metrics");
+    co_await service.root.shutdown();
+    const auto e = parse_exposition(reply.body());
+    EXPECT_TRUE(e.errors.empty()) << errors_of(e) << reply.body();
+    EXPECT_EQ(e.value(R"(app_jobs_done_total{queue="mail"})"), 7.0);
+    EXPECT_GT(e.value("process_resident_memory_bytes").value_or(0), 1e6);
+    EXPECT_GT(e.value("process_open_fds").value_or(0), 2);
+    EXPECT_GT(e.value("process_start_time_seconds").value_or(0), 1.6e9);
+    EXPECT_TRUE(e.value("process_cpu_seconds_total").has_value());
+    EXPECT_EQ(e.value(R"(fluid_build_info{version=")" + std::string(fluid::version()) + R"("})"), 1.0);
+    EXPECT_EQ(e.value(R"(fluid_worker_up{worker="root"})"), 1.0);
+  }());
+}
+
+TEST(StatusServer, LatencyBucketsOffTheGridFailStartupNamingTheServer) {
+  fluid::run([]() -> Task<> {
+    NiceWorker target;
+    StatusServer server(target, {.port = 0, .latency_buckets = {0.003}});
+    std::string error;
+    try {
+      co_await server.startup();
+    } catch (const FluidError& e) {
+      error = e.what();
+    }
+    EXPECT_TRUE(error.starts_with("status_server: latency bucket 0.003 is not one the handlers record")) << error;
   }());
 }
 
@@ -386,16 +657,51 @@ TEST(StatusServer, HeadGivesTheHeadersOfGetWithoutABody) {
 
 // ---------------------------------------------------------------- errors
 
+TEST(StatusServer, TheRootPathIsASelfContainedHtmlPageOfEveryWorkerThatReloadsItself) {
+  fluid::run([]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>([](int) -> Task<> { co_await sleep(2ms); },
+                                                               WorkerOptions{.name = "consumer"});
+    Service service({consumer, std::make_shared<NiceWorker>(WorkerOptions{.name = "<odd & named>"})});
+    WorkersOptions options{.name = "inner", .backoff = {.initial = 1h, .max = 1h, .multiplier = 1, .jitter = 0}};
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{}, options);
+    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(); }, RestartPolicy::always);
+    service.root.add_workers(inner);
+    co_await service.root.startup();
+    for (int i = 0; i < 5; ++i) consumer->send(i);
+    while (consumer->processed_count() < 5 || !inner->workers()[0]->is_stopped()) co_await sleep(1ms);
+    co_await sleep(5ms);  // the last handler's latency is recorded after it returns
+    const auto page = co_await request(service.server->port(), "/");
+    co_await service.root.shutdown();
+    EXPECT_EQ(page.result(), http::status::ok);
+    EXPECT_EQ(page[http::field::content_type], "text/html; charset=utf-8");
+    const auto& html = page.body();
+    EXPECT_TRUE(html.starts_with("<!doctype html>")) << html;
+    EXPECT_NE(html.find(R"(<meta http-equiv="refresh" content="2">)"), std::string::npos);
+    for (const auto* name : {">root<", ">consumer<", ">status_server<", ">inner<", ">fragile<", "&lt;odd &amp; named&gt;"}) {
+      EXPECT_NE(html.find(name), std::string::npos) << name << " missing\n" << html;
+    }
+    EXPECT_EQ(html.find("<odd & named>"), std::string::npos) << "names are escaped";
+    EXPECT_NE(html.find("fragile broke"), std::string::npos) << "the last error of a restarting child";
+    EXPECT_NE(html.find(R"(<span class="state running">running</span>)"), std::string::npos);
+    for (const auto* link : {R"(href="/status")", R"(href="/metrics")", R"(href="/health")", R"(href="/ready")"}) {
+      EXPECT_NE(html.find(link), std::string::npos) << link;
+    }
+    EXPECT_NE(html.find(" ms</td>"), std::string::npos) << "the consumer's p50 / p99\n" << html;
+    EXPECT_EQ(html.find("<script"), std::string::npos);
+    EXPECT_EQ(html.find("http://"), std::string::npos) << "nothing from outside";
+  }());
+}
+
 TEST(StatusServer, AnUnknownPathIs404) {
   fluid::run([]() -> Task<> {
     Service service;
     co_await service.root.startup();
     const auto reply = co_await request(service.server->port(), "/nope");
-    const auto root = co_await request(service.server->port(), "/");
+    const auto under = co_await request(service.server->port(), "/status/nope");
     co_await service.root.shutdown();
     EXPECT_EQ(reply.result(), http::status::not_found);
     EXPECT_EQ(json_of(reply).at("path"), "/nope");
-    EXPECT_EQ(root.result(), http::status::not_found);
+    EXPECT_EQ(under.result(), http::status::not_found);
   }());
 }
 
@@ -711,6 +1017,86 @@ TEST(StatusServer, AMalformedRouteIsAFluidError) {
   EXPECT_THROW(server.add_route("get", "/x", ok), FluidError);
   EXPECT_THROW(server.add_route("GET", "x", ok), FluidError);
   EXPECT_THROW(server.add_route("GET", "/x", HttpHandler{}), FluidError);
+}
+
+// ---------------------------------------------------------------- restarts
+
+namespace {
+
+/// Suspends in status() before answering, so that a sibling's restart on
+/// another strand can land while a walk of the tree is inside it.
+template <class Base>
+class SuspendingStatus : public Base {
+ public:
+  using Base::Base;
+  Task<nlohmann::json> status() override {
+    co_await sleep(1ms);
+    co_return co_await Base::status();
+  }
+};
+
+/// Fails soon after it starts (while still running): restarted again and again.
+class FailsSoon : public Worker {
+ public:
+  FailsSoon() : Worker({.name = "flaky"}) {}
+
+ protected:
+  Task<> run() override {
+    const bool running = co_await sleep_while_running(2ms);
+    if (running) throw std::runtime_error("flaky broke");
+  }
+};
+
+/// Scrapes every endpoint of `server` `rounds` times, then returns (which stops its group).
+class Scraper : public Worker {
+ public:
+  Scraper(std::shared_ptr<StatusServer> server, int rounds) : Worker({.name = "scraper"}), server_(server), rounds_(rounds) {}
+  std::vector<std::string> problems;
+  int answers = 0;
+
+ protected:
+  Task<> run() override {
+    for (int round = 0; round < rounds_ && is_running(); ++round) {
+      for (const auto* path : {"/health", "/ready", "/status", "/metrics"}) {
+        const auto reply = co_await request(server_->port(), path);
+        ++answers;
+        const auto code = reply.result_int();
+        const bool is_metrics = std::string_view(path) == "/metrics";
+        const bool probe = std::string_view(path) == "/health" || std::string_view(path) == "/ready";
+        if (code != 200 && !(code == 503 && probe)) {  // a probe may say "not now": children restart
+          problems.push_back(std::string(path) + " answered " + std::to_string(code) + ": " + reply.body());
+        }
+        if (is_metrics && !parse_exposition(reply.body()).errors.empty()) problems.push_back("bad /metrics text");
+        if (!is_metrics && !nlohmann::json::accept(reply.body())) problems.push_back(std::string(path) + ": bad JSON");
+      }
+    }
+  }
+
+ private:
+  std::shared_ptr<StatusServer> server_;
+  int rounds_;
+};
+
+}  // namespace
+
+TEST(StatusServer, ScrapingEveryEndpointWhileChildrenRestartUnderServeOnTwoThreadsIsSafe) {
+  // Run under ASan and TSan: a walk keeping a raw pointer to a child that a
+  // restart on another strand frees is a heap-use-after-free there.
+  Workers root({}, {.name = "service",
+                    .restart_intensity = {.max_restarts = 1'000'000, .period = 1s},
+                    .backoff = {.initial = 1ms, .max = 1ms, .multiplier = 1, .jitter = 0}});
+  root.add_workers(std::make_shared<SuspendingStatus<NiceWorker>>(WorkerOptions{.name = "steady"}));
+  root.add_supervised([] { return std::make_shared<SuspendingStatus<FailsSoon>>(); });
+  root.add_supervised([] { return std::make_shared<SuspendingStatus<FailsSoon>>(); });
+  auto server = std::make_shared<StatusServer>(root);
+  root.add_workers(server);
+  auto scraper = std::make_shared<Scraper>(server, 40);
+  root.add_workers(scraper);
+  const auto code = serve(root, {.threads = 2, .handle_signals = false});
+  EXPECT_NE(code, exit_forced);
+  EXPECT_EQ(scraper->answers, 160);
+  for (const auto& problem : scraper->problems) ADD_FAILURE() << problem;
+  EXPECT_GT(root.restarts(1) + root.restarts(2), 10u) << "the children must have restarted while being scraped";
 }
 
 // ---------------------------------------------------------------- curl

@@ -28,15 +28,6 @@ class OrderedStart : public NiceWorker {
   std::vector<std::string>& log_;
 };
 
-/// Returns on its own after a short while.
-class ShortLived : public Worker {
- public:
-  using Worker::Worker;
-
- protected:
-  Task<> run() override { co_await sleep(10ms); }
-};
-
 class FailsToStart : public NiceWorker {
  public:
   using NiceWorker::NiceWorker;

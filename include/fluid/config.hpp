@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,12 @@ inline constexpr std::size_t max_thread_count = 1024;
 /// @param what names the setting in the error message (e.g. the variable name).
 /// @throws FluidError quoting `text` if it is empty, malformed, zero or too large.
 std::size_t parse_thread_count(std::string_view text, std::string_view what);
+
+/// Parses a TCP port number ("8089", "0" for any free port): 0 to 65535,
+/// decimal digits only.
+/// @param what names the setting in the error message (e.g. "STATUS_PORT").
+/// @throws FluidError quoting `text` otherwise.
+std::uint16_t parse_port(std::string_view text, std::string_view what);
 
 /// The value of environment variable `name`, if set.
 std::optional<std::string> env(const char* name);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,18 @@ struct ServeOptions {
   std::optional<std::chrono::milliseconds> shutdown_timeout;
   /// Stop on SIGINT and SIGTERM (first: graceful, second: forced). A repeat
   /// within 100 ms of the first is taken as the same request (timeout(1) and
-  /// some supervisors signal both the process and its group).
+  /// some supervisors signal both the process and its group). Also SIGHUP
+  /// (see `reload`) and SIGQUIT (logs the status of the tree, keeps running).
   bool handle_signals = true;
+  /// Runs on SIGHUP, on serve()'s own strand, while the service keeps
+  /// running: reread configuration, reopen files. What it throws is logged
+  /// and ignored. Empty: SIGHUP is logged and ignored (never the default
+  /// action, which would end the process without a report).
+  std::function<Task<>()> reload;
+  /// The application's version, for --version of the command-line serve().
+  std::string version;
+  /// One line saying what the service does, atop --help.
+  std::string description;
 };
 
 /// Exit codes of serve(): a process's status after running its root worker.
@@ -80,5 +91,22 @@ std::vector<WorkerOutcome> shutdown_report(Worker& root, std::optional<ForceCaus
 /// exit_failed once the tree has stopped.
 /// Never throws: bad configuration is logged and returns exit_failed.
 int serve(Worker& root, ServeOptions options = {});
+
+/// serve() behind a command line (CLI11): --help, --version, and flags for
+/// what the environment configures, each named in --help with its variable:
+///   --threads N              FLUID_SERVE_THREADS
+///   --grace-period SECONDS   FLUID_STOPPING_GRACE_PERIOD (every worker without its own)
+///   --startup-timeout SECONDS, --shutdown-timeout SECONDS
+///                            FLUID_SERVE_STARTUP_TIMEOUT, FLUID_SERVE_SHUTDOWN_TIMEOUT
+///   --status-address IP, --status-port PORT
+///                            STATUS_ADDRESS, STATUS_PORT (every StatusServer without its own)
+///   --log-level LEVEL, --log-format text|json
+///                            LOG_LEVEL, FLUID_LOG_FORMAT
+/// A flag given wins over the field of `options` and over the variable (it
+/// sets the variable for the process, so what reads it at startup sees the
+/// flag). --help and --version print to stdout and return 0; an unknown
+/// option or a bad value prints an error naming it to stderr and returns 2;
+/// nothing starts in either case.
+int serve(int argc, char** argv, Worker& root, ServeOptions options = {});
 
 }  // namespace fluid

@@ -47,6 +47,17 @@ std::size_t parse_thread_count(std::string_view text, std::string_view what) {
   return value;
 }
 
+std::uint16_t parse_port(std::string_view text, std::string_view what) {
+  std::uint16_t port = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, port);
+  if (text.empty() || ec != std::errc{} || stop != end) {
+    throw FluidError(std::string(what) + ": \"" + std::string(text) +
+                     "\" is not a port number (0-65535, 0: any free port)");
+  }
+  return port;
+}
+
 std::optional<std::string> env(const char* name) {
   if (const char* value = std::getenv(name)) return std::string(value);
   return std::nullopt;

@@ -32,7 +32,7 @@ void QueueGate::drop(std::size_t count, std::string_view worker, std::string_vie
   if (count == 0) return;
   pending_.fetch_sub(count, std::memory_order_relaxed);
   dropped_.fetch_add(count, std::memory_order_relaxed);
-  logger()->warn("{} dropped {} queued message(s): {}", worker, count, why);
+  log_worker(spdlog::level::warn, worker, "{} dropped {} queued message(s): {}", worker, count, why);
 }
 
 nlohmann::json QueueGate::status() const {

@@ -54,7 +54,7 @@ void detail::force_stop(const std::shared_ptr<WorkerCore>& core) {
     spawned = core->outcome.spawned;
   }
   if (!executor) return;
-  if (first) logger()->warn("{} forced shutdown", core->name);
+  if (first) log_worker(spdlog::level::warn, core->name, "{} forced shutdown", core->name);
   // Until the worker's coroutine has begun, startup() may still be installing
   // its cancellation handler on another thread: the coroutine emits for us
   // when it begins (it sees `forced`).
@@ -73,6 +73,7 @@ bool detail::WorkerControl::forced() const {
 }
 
 bool detail::WorkerControl::finished() const { return core_->is_finished(); }
+bool detail::WorkerControl::has_been_ready() const noexcept { return core_->ready.load(); }
 void detail::WorkerControl::notify_change() const { core_->changed.notify_all(); }
 detail::Notifier& detail::WorkerControl::changes() const { return core_->changed; }
 
@@ -308,7 +309,7 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
         core->ready = true;
       }
       core->changed.notify_all();
-      logger()->info("{} started running", core->name);
+      log_worker(spdlog::level::info, core->name, "{} started running", core->name);
       try {
         co_await run();
       } catch (...) {
@@ -375,9 +376,9 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
                            : reason == StopReason::forced ? "forced shutdown"
                                                           : error_message(failure);
   if (reason == StopReason::failed) {
-    logger()->error("{} stopped running: {}", core.name, text);
+    log_worker(spdlog::level::err, core.name, "{} stopped running: {}", core.name, text);
   } else {
-    logger()->info("{} stopped running: {}", core.name, text);
+    log_worker(spdlog::level::info, core.name, "{} stopped running: {}", core.name, text);
   }
   bool tell = false;
   {

@@ -45,6 +45,9 @@ class WorkerControl {
   /// True once the worker has finished: after_shutdown() returned, and
   /// nothing touches the Worker object any more.
   bool finished() const;
+  /// True once on_startup() has completed, and from then on, through the
+  /// stop: whether its startup ever returned (a startup probe's question).
+  bool has_been_ready() const noexcept;
   /// Wakes whatever waits on the worker's changes (its run(), its stop).
   void notify_change() const;
   /// The notifier of the worker's changes: a stop request, readiness, the end.

@@ -3,6 +3,7 @@
 #include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
+#include "fluid/state_listener.hpp"
 #include "runtime/event_loop.hpp"
 #include "service/serve_signals.hpp"
 #include "service/shutdown_report.hpp"
@@ -24,12 +25,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct Resolved {
-  std::size_t threads = 1;
-  std::optional<std::chrono::milliseconds> startup_timeout;
-  std::optional<std::chrono::milliseconds> shutdown_timeout;
-};
-
 std::optional<std::chrono::milliseconds> resolve_duration(const std::optional<std::chrono::milliseconds>& option,
                                                           const char* variable, const char* what) {
   if (option) {
@@ -40,8 +35,10 @@ std::optional<std::chrono::milliseconds> resolve_duration(const std::optional<st
   return std::nullopt;
 }
 
-Resolved resolve(const ServeOptions& options) {
-  Resolved out;
+detail::ServeSettings resolve(const ServeOptions& options) {
+  detail::ServeSettings out;
+  out.handle_signals = options.handle_signals;
+  out.reload = options.reload;
   if (options.threads) {
     if (*options.threads == 0) throw FluidError("serve: threads must be at least 1, got 0");
     out.threads = *options.threads;
@@ -60,19 +57,13 @@ int exit_code_of(Worker& root) {
   return exit_code(*reason);
 }
 
-/// What serve()'s coroutines share. It lives in serve(), so it outlives the loop.
-struct Session {
-  Worker& root;
-  Resolved options;
-  bool handle_signals = true;
-  detail::ForceRecord forced;
-};
+using Session = detail::ServeSession;
 
 /// root.startup(), within the startup timeout if there is one; past it the
 /// half-started tree is forced, and the error says why.
 Task<> start_root(Session& session) {
   auto& root = session.root;
-  const auto limit = session.options.startup_timeout;
+  const auto limit = session.settings.startup_timeout;
   if (!limit) {
     co_await root.startup();
     co_return;
@@ -97,41 +88,66 @@ struct CloseOnExit {
   }
 };
 
-Task<int> serve_on_strand(Session& session) {
+/// Tells systemd once the root asks itself to stop (a child ended it), as
+/// the signal handler does for a signal.
+Subscription notify_stopping(Session& session) {
+  if (!session.systemd.active()) return {};
+  return session.root.subscribe([&session, name = session.root.worker_name()](const StateChange& change) {
+    if (change.worker == name && change.to == WorkerState::stopping) session.systemd.notify("STOPPING=1");
+  });
+}
+
+void listen_to_signals(const std::shared_ptr<detail::SignalWatch>& watch, Session& session) {
+  if (!session.settings.handle_signals) return;
+  for (const int number : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) watch->signals.add(number);
+  asio::co_spawn(watch->signals.get_executor(), detail::handle_signals(watch, session), asio::detached);
+}
+
+/// Starts the root; false (having logged why and shut down what started)
+/// if it failed to start. A stop asked for meanwhile is not a failure.
+Task<bool> start(Session& session, const detail::SignalWatch& watch) {
   auto& root = session.root;
-  auto watch = std::make_shared<detail::SignalWatch>(co_await asio::this_coro::executor);
-  const CloseOnExit close{watch};
-  if (session.handle_signals) {
-    watch->signals.add(SIGINT);
-    watch->signals.add(SIGTERM);
-    asio::co_spawn(watch->signals.get_executor(),
-                   detail::handle_signals(watch, root, session.options.shutdown_timeout, session.forced),
-                   asio::detached);
-  }
   std::exception_ptr startup_error;
   try {
     co_await start_root(session);
   } catch (...) {
     startup_error = std::current_exception();
   }
-  if (startup_error && watch->stop_requested && root.stop_reason() != StopReason::failed) {
+  if (!startup_error) co_return true;
+  if (watch.stop_requested && root.stop_reason() != StopReason::failed) {
     // Asked to stop before it was ready, it stopped (or was forced) as asked:
     // a stop, reported as one, not a failure to start.
     logger()->info("{}: stop requested while starting; it stopped before it was ready", root.worker_name());
-    startup_error = nullptr;
+    co_return true;
   }
-  if (startup_error) {
-    logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
-    co_await root.shutdown();
-    detail::log_report(root, session.forced.first(), startup_error);
-    co_return exit_failed;
+  logger()->error("{} failed to start: {}", root.worker_name(), error_message(startup_error));
+  session.systemd.notify("STATUS=failed to start: " + error_message(startup_error));
+  co_await root.shutdown();
+  detail::log_report(root, session.forced.first(), startup_error);
+  co_return false;
+}
+
+Task<int> serve_on_strand(Session& session) {
+  auto& root = session.root;
+  auto watch = std::make_shared<detail::SignalWatch>(co_await asio::this_coro::executor);
+  const CloseOnExit close{watch};
+  listen_to_signals(watch, session);
+  if (const auto interval = session.systemd.watchdog_interval()) {
+    asio::co_spawn(watch->signals.get_executor(), detail::systemd_watchdog(watch, session, *interval), asio::detached);
   }
+  const auto stopping = notify_stopping(session);
+  session.systemd.notify("STATUS=starting " + root.worker_name());
+  const bool started = co_await start(session, *watch);
+  if (!started) co_return exit_failed;
+  if (root.is_running()) session.systemd.notify("READY=1\nSTATUS=running");
   try {
     co_await root.wait_for_shutdown();
   } catch (...) {  // reported below through the tree
   }
   detail::log_report(root, session.forced.first(), nullptr);
-  co_return exit_code_of(root);
+  const int code = exit_code_of(root);
+  session.systemd.notify("STATUS=stopped, exit code " + std::to_string(code));
+  co_return code;
 }
 
 // On a multi-threaded loop the signal handler and serve_on_strand() would
@@ -166,17 +182,17 @@ class EscapedErrors {
 }  // namespace
 
 int serve(Worker& root, ServeOptions options) {
-  Session session{root, {}, options.handle_signals, {}};
+  std::optional<Session> session;
   try {
-    session.options = resolve(options);
+    session.emplace(root, resolve(options));
   } catch (const std::exception& e) {
     logger()->error("{}: bad configuration: {}", root.worker_name(), e.what());
     return exit_failed;
   }
-  EscapedErrors escaped(session);
+  EscapedErrors escaped(*session);
   std::optional<int> code;
   try {
-    detail::run_event_loop(detail::store_result(serve_root(session), code), session.options.threads,
+    detail::run_event_loop(detail::store_result(serve_root(*session), code), session->settings.threads,
                            std::ref(escaped));
   } catch (...) {
     logger()->error("{}: {}", root.worker_name(), error_message(std::current_exception()));

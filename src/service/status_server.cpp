@@ -1,16 +1,25 @@
 #include "fluid/status_server.hpp"
 
+#include "fluid/config.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/metrics.hpp"
+#include "fluid/worker_tree.hpp"
+#include "fluid/detail/notifier.hpp"
+#include "service/exposition.hpp"
 #include "service/http_listener.hpp"
+#include "service/probes.hpp"
+#include "service/process_metrics.hpp"
+#include "service/status_page.hpp"
 #include "service/routes.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 
 namespace fluid {
 
@@ -30,6 +39,15 @@ struct StatusServerState {
   std::atomic<std::uint16_t> port{0};
   std::string listening;  // "ADDRESS:PORT", set in on_startup() before `port`
   std::shared_ptr<HttpListener> listener;  // from on_startup() on
+
+  std::vector<NamedCheck> checks() const {
+    std::lock_guard lock(checks_mutex);
+    return registered_checks;
+  }
+  Task<CheckReport> run_checks() const { return detail::run_checks(checks(), options.check_timeout); }
+
+  mutable std::mutex checks_mutex;
+  std::vector<NamedCheck> registered_checks;  // under checks_mutex, in registration order
 };
 
 }  // namespace detail
@@ -43,32 +61,16 @@ std::string host_port(const asio::ip::address& address, std::uint16_t port) {
   return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-HttpResponse health(Worker& target) {
-  nlohmann::json not_running = nlohmann::json::object();
-  for (const auto& node : worker_tree(target)) {
-    const auto state = node.worker->worker_state();
-    if (state != WorkerState::running) not_running[node.path] = to_string(state);
-  }
-  const bool healthy = not_running.empty();
-  return HttpResponse::json(healthy ? 200 : 503, {{"healthy", healthy}, {"not_running", std::move(not_running)}});
-}
-
-HttpResponse readiness(Worker& target) {
-  const bool ready = target.is_ready();
-  return HttpResponse::json(ready ? 200 : 503, {{"ready", ready}, {"state", to_string(target.worker_state())}});
-}
-
-/// The built-in routes, each reporting on `target`.
-void add_builtin_routes(detail::RouteTable& routes, Worker& target) {
-  routes.add("GET", "/health", [&target](HttpRequest) -> Task<HttpResponse> { co_return health(target); });
-  routes.add("GET", "/ready", [&target](HttpRequest) -> Task<HttpResponse> { co_return readiness(target); });
-  routes.add("GET", "/status", [&target](HttpRequest) -> Task<HttpResponse> {
-    co_return HttpResponse::json(200, co_await target.status());
-  });
-  routes.add("GET", "/metrics", [&target](HttpRequest) -> Task<HttpResponse> {
-    const auto samples = co_await sample_tree(target);
-    co_return HttpResponse{.content_type = std::string(prometheus_content_type), .body = prometheus_text(samples)};
-  });
+/// /metrics: the tree's, the process's, the build's and the application's, in one text.
+Task<HttpResponse> metrics_page(Worker& target, const StatusServerOptions& options) {
+  const auto samples = co_await sample_tree(target);
+  detail::Exposition out;
+  out.append(prometheus_text(samples, options.latency_buckets.empty() ? default_latency_buckets()
+                                                                      : options.latency_buckets));
+  detail::write_process_metrics(out);
+  detail::write_build_info(out);
+  out.append((options.registry ? *options.registry : metrics()).prometheus_text());
+  co_return HttpResponse{.content_type = std::string(prometheus_content_type), .body = out.take()};
 }
 
 /// The answer to a well-formed request: its route's, or 404 / 405. The state
@@ -86,16 +88,31 @@ Task<HttpResponse> respond(std::weak_ptr<State> weak_state, HttpRequest request)
   co_return response;
 }
 
-tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::string& name, const StatusServerOptions& options,
-                   asio::ip::address& address) {
+struct Where {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+/// The address and port to bind: the options', else the environment's, else the defaults.
+Where where_to_listen(const StatusServerOptions& options) {
+  Where out{options.address.value_or(env("STATUS_ADDRESS").value_or("127.0.0.1")), options.default_port};
+  if (options.port) {
+    out.port = *options.port;
+  } else if (const auto text = env("STATUS_PORT")) {
+    out.port = parse_port(*text, "STATUS_PORT");
+  }
+  return out;
+}
+
+tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::string& name, const Where& where,
+                            asio::ip::address& address) {
   const auto fail = [&](const std::string& why) {
-    throw FluidError(name + ": cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " +
-                     why);
+    throw FluidError(name + ": cannot listen on " + where.address + ":" + std::to_string(where.port) + ": " + why);
   };
   boost::system::error_code error;
-  address = asio::ip::make_address(options.address, error);
+  address = asio::ip::make_address(where.address, error);
   if (error) fail("not an IP address");
-  const tcp::endpoint endpoint(address, options.port);
+  const tcp::endpoint endpoint(address, where.port);
   tcp::acceptor acceptor(executor);
   acceptor.open(endpoint.protocol(), error);
   if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
@@ -105,16 +122,61 @@ tcp::acceptor bind_acceptor(const asio::any_io_executor& executor, const std::st
   return acceptor;
 }
 
+/// The built-in routes. They point at the state that holds them (the route
+/// table is part of it), so a plain pointer, never a cycle.
+void add_builtin_routes(State& state) {
+  auto* self = &state;
+  const HttpHandler live = [self](HttpRequest) { return detail::liveness(*self->target, self->options.event_loop_timeout); };
+  const HttpHandler ready = [self](HttpRequest) -> Task<HttpResponse> {
+    const auto checks = co_await self->run_checks();  // named: see docs/workers.md on g++ 12
+    co_return detail::readiness(*self->target, checks);
+  };
+  state.routes.add("GET", "/health", live);
+  state.routes.add("GET", "/livez", live);
+  state.routes.add("GET", "/ready", ready);
+  state.routes.add("GET", "/readyz", ready);
+  state.routes.add("GET", "/startupz", [self](HttpRequest) -> Task<HttpResponse> {
+    co_return detail::startup(*self->target);
+  });
+  state.routes.add("GET", "/status", [self](HttpRequest) -> Task<HttpResponse> {
+    const auto status = co_await self->target->status();
+    co_return HttpResponse::json(200, status);
+  });
+  state.routes.add("GET", "/metrics", [self](HttpRequest) { return metrics_page(*self->target, self->options); });
+  state.routes.add("GET", "/", [self](HttpRequest) -> Task<HttpResponse> {
+    auto page = co_await detail::status_page(*self->target, 2);
+    co_return HttpResponse{.content_type = "text/html; charset=utf-8", .body = std::move(page)};
+  });
+}
+
 }  // namespace
 
 StatusServer::StatusServer(Worker& target, StatusServerOptions options, WorkerOptions worker)
     : Worker(std::move(worker)), state_(std::make_shared<detail::StatusServerState>(target, std::move(options))) {
-  add_builtin_routes(state_->routes, target);
+  add_builtin_routes(*state_);
+}
+
+void StatusServer::add_check(std::string name, HealthCheck check) {
+  if (name.empty()) throw FluidError(worker_name() + ": a check needs a name");
+  if (!check) throw FluidError(worker_name() + ": check " + name + " is empty");
+  std::lock_guard lock(state_->checks_mutex);
+  auto& checks = state_->registered_checks;
+  const auto same = std::find_if(checks.begin(), checks.end(), [&](const auto& c) { return c.name == name; });
+  if (same != checks.end()) {
+    same->check = std::move(check);
+  } else {
+    checks.push_back({std::move(name), std::move(check)});
+  }
 }
 
 StatusServer::~StatusServer() = default;
 
 std::uint16_t StatusServer::port() const noexcept { return state_->port.load(); }
+
+std::string StatusServer::url() const {
+  if (state_->port.load() == 0) return {};  // `listening` is published by `port`
+  return "http://" + state_->listening + "/";
+}
 
 void StatusServer::add_route(std::string method, std::string path, HttpHandler handler) {
   state_->routes.add(std::move(method), std::move(path), std::move(handler));
@@ -127,8 +189,19 @@ Task<> StatusServer::on_startup() {
   if (options.max_connections == 0 || options.max_requests_per_connection == 0) {
     throw FluidError(state->name + ": max_connections and max_requests_per_connection must be at least 1");
   }
+  try {
+    check_latency_buckets(options.latency_buckets);
+  } catch (const FluidError& e) {
+    throw FluidError(state->name + ": " + e.what());
+  }
+  Where where;
+  try {
+    where = where_to_listen(options);
+  } catch (const FluidError& e) {
+    throw FluidError(state->name + ": " + e.what());
+  }
   asio::ip::address address;
-  auto acceptor = bind_acceptor(co_await asio::this_coro::executor, state->name, options, address);
+  auto acceptor = bind_acceptor(co_await asio::this_coro::executor, state->name, where, address);
   const auto port = acceptor.local_endpoint().port();
   const detail::HttpLimits limits{options.read_timeout, options.max_connections, options.max_requests_per_connection};
   state->listener = std::make_shared<detail::HttpListener>(
@@ -136,7 +209,8 @@ Task<> StatusServer::on_startup() {
   state->listener->listen(std::move(acceptor));
   state->listening = host_port(address, port);
   state->port = port;  // publishes `listening`
-  logger()->info("{} listening on {}", state->name, state->listening);
+  log_worker(spdlog::level::info, state->name, "{} listening on {} (status: http://{}/)", state->name, state->listening,
+             state->listening);
 }
 
 Task<nlohmann::json> StatusServer::status() {
@@ -147,12 +221,39 @@ Task<nlohmann::json> StatusServer::status() {
   } else {
     out["connections"] = 0;
   }
+  const auto checks = co_await state_->run_checks();
+  if (!checks.results.empty()) out["checks"] = checks.results;
   co_return out;
 }
 
 Task<> StatusServer::run() {
   using namespace asio::experimental::awaitable_operators;
-  co_await (state_->listener->accept_loop() || stop_requested());
+  co_await (state_->listener->accept_loop() || until_done());
+}
+
+Task<> StatusServer::until_done() {
+  co_await stop_requested();
+  if (state_->options.linger) co_await rest_of_tree_stopped();
+}
+
+Task<> StatusServer::rest_of_tree_stopped() {
+  auto& target = *state_->target;
+  const auto others_stopped = [this, &target] {
+    bool in_tree = false;
+    bool others_done = true;
+    for (const auto& node : worker_tree(target)) {
+      if (node.worker.get() == this) {
+        in_tree = true;
+      } else if (!node.group && (node.worker->is_running() || node.worker->is_stopping())) {
+        others_done = false;  // a group ends only after its children, this server among them
+      }
+    }
+    return !in_tree || others_done;  // outside the tree, its stop is its own
+  };
+  detail::Notifier changed;
+  const auto watching = target.subscribe([&changed](const StateChange&) { changed.notify_all(); });
+  const bool stopped = co_await changed.wait_until(others_stopped);
+  static_cast<void>(stopped);  // no deadline: only the condition ends the wait
 }
 
 Task<> StatusServer::on_shutdown() {

@@ -66,6 +66,15 @@ class BadWorker3 : public Worker {
   }
 };
 
+/// Returns on its own after a short while (10 ms).
+class ShortLived : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> run() override { co_await sleep(10ms); }
+};
+
 /// Stops when asked, then fails in its cleanup with "cleanup failed".
 class FailingCleanupWorker : public NiceWorker {
  public:

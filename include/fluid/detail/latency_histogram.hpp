@@ -11,14 +11,19 @@
 
 namespace fluid::detail {
 
-/// Counts durations into decade buckets (1 us ... 10 s, +Inf) with their sum,
-/// for status() and Prometheus. Written by one thread at a time (the worker's
-/// executor) with relaxed stores, read from any thread.
+/// Counts durations into buckets on a 1-2.5-5 grid (1 us, 2.5 us, 5 us, 10 us
+/// ... 10 s, +Inf) with their sum, for status() and Prometheus: fine enough
+/// that /metrics can export any subset of the grid as its buckets (see
+/// prometheus_text()) and p50 / p99 read well. Written by one thread at a time
+/// (the worker's executor) with relaxed stores, read from any thread.
 class LatencyHistogram {
  public:
   /// Upper bounds of the buckets, in nanoseconds; the last bucket is +Inf.
-  static constexpr std::array<std::int64_t, 8> bounds_ns{1'000,       10'000,        100'000,        1'000'000,
-                                                         10'000'000, 100'000'000, 1'000'000'000, 10'000'000'000};
+  static constexpr std::array<std::int64_t, 22> bounds_ns{
+      1'000,         2'500,         5'000,         10'000,        25'000,        50'000,
+      100'000,       250'000,       500'000,       1'000'000,     2'500'000,     5'000'000,
+      10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000,   500'000'000,
+      1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 
   /// Records one duration. Single writer.
   void record(std::chrono::nanoseconds d) noexcept { record(d, 1); }

@@ -1,0 +1,18 @@
+#pragma once
+// The status server's "/": the tree as a small HTML page, for people.
+
+#include "fluid/task.hpp"
+#include "fluid/worker.hpp"
+
+#include <string>
+
+namespace fluid::detail {
+
+/// A self-contained HTML page (no script, no outside resource) of the tree
+/// under `target`: per worker its state (coloured), time in that state,
+/// restarts, last error, queue depth, processed, dropped and handler p50 /
+/// p99; links to the JSON and metrics paths; it reloads itself every
+/// `refresh_seconds`.
+[[nodiscard]] Task<std::string> status_page(Worker& target, int refresh_seconds);
+
+}  // namespace fluid::detail
