@@ -144,6 +144,15 @@ TEST(Serve, ReturnsTwoWhenStartupFails) {
   EXPECT_EQ(serve(root, quiet()), exit_failed);
 }
 
+TEST(Serve, ReturnsTwoWhenAChildCannotLeaveInit) {
+  // The group used to hang for ever: the child counted as started, never finished.
+  Workers root({std::make_shared<NiceWorker>(),
+                std::make_shared<NiceWorker>(WorkerOptions{.name = "impatient", .stopping_grace_period = -1ms})},
+               {.name = "service"});
+  EXPECT_EQ(serve(root, quiet()), exit_failed);
+  EXPECT_TRUE(root.is_stopped());
+}
+
 TEST(Serve, StartupTimeoutStopsTheRootAndReturnsTwo) {
   auto slow = std::make_shared<NeverReady>();
   Workers root({std::make_shared<NiceWorker>(), slow});
