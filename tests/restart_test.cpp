@@ -266,7 +266,8 @@ TEST(Restart, AFactoryMayCallBackIntoItsGroup) {
         RestartPolicy::always);
     co_await group.startup();
     group.workers()[0]->gracefully_stop();
-    const bool restarted = co_await wait_for_tree(group, [&] { return *made >= 2 && group.workers()[0]->is_running(); });
+    const bool restarted =
+        co_await wait_for_tree(group, [&] { return *made >= 2 && group.workers()[0]->is_running(); });
     EXPECT_TRUE(restarted);
     EXPECT_EQ(seen, 2u);
     co_await group.shutdown();
@@ -321,7 +322,8 @@ TEST(Restart, OnVirtualTimeAHealthyUptimeStartsTheBackoffAfresh) {
       if (!scheduled) break;
       delays.push_back(log.events.back().delay);
       clock->advance(log.events.back().delay);
-      const bool running = co_await wait_for_tree(group, [&] { return instances.size() > i && instances.last().is_running(); });
+      const bool running =
+          co_await wait_for_tree(group, [&] { return instances.size() > i && instances.last().is_running(); });
       EXPECT_TRUE(running);
     }
     EXPECT_EQ(delays, (std::vector<std::chrono::milliseconds>{1s, 2s, 1s}));
@@ -416,7 +418,8 @@ TEST(Restart, OneForAllRestartsEverySupervisedChildInOrderAndLeavesPlainOnesAlon
              trio.b.last().is_running() && trio.c.last().is_running();
     });
     EXPECT_TRUE(all_back);
-    EXPECT_EQ(log.lines(), (std::vector<std::string>{"restart_scheduled:b", "restarted:a", "restarted:b", "restarted:c"}));
+    EXPECT_EQ(log.lines(),
+              (std::vector<std::string>{"restart_scheduled:b", "restarted:a", "restarted:b", "restarted:c"}));
     EXPECT_EQ(first_a->stop_reason(), StopReason::normal) << "a sibling is asked to stop, not forced";
     EXPECT_TRUE(trio.plain->is_running());
     EXPECT_EQ(group.restarts(0), 1u);
@@ -483,7 +486,8 @@ TEST(Restart, AChildCanBeRestartedOnRequestWithoutSpendingItsIntensity) {
     co_await group.startup();
     for (std::size_t i = 1; i <= 3; ++i) {
       co_await group.restart_child("renewed");
-      const bool running = co_await wait_for_tree(group, [&] { return instances.size() > i && instances.last().is_running(); });
+      const bool running =
+          co_await wait_for_tree(group, [&] { return instances.size() > i && instances.last().is_running(); });
       EXPECT_TRUE(running);
     }
     EXPECT_EQ(group.restarts(1), 3u);

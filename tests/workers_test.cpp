@@ -229,28 +229,13 @@ TEST(Workers, ChildrenWithTheSameNameStayDistinguishableInStatus) {
 
 // ------------------------------------------------- a child that cannot start
 
-namespace {
-
-/// What `task` throws, as text ("" if nothing).
-template <class Awaitable>
-Task<std::string> message_of(Awaitable task) {
-  try {
-    co_await std::move(task);
-  } catch (const std::exception& e) {
-    co_return e.what();
-  }
-  co_return "";
-}
-
-}  // namespace
-
 TEST(Workers, AChildWithANegativeGracePeriodFailsTheGroupStartupNamingItAndShutdownReturns) {
   fluid::run([]() -> Task<> {
     auto first = make<NiceWorker>(WorkerOptions{.name = "first"});
     auto bad = make<NiceWorker>(WorkerOptions{.name = "impatient", .stopping_grace_period = -1ms});
     auto never = make<NiceWorker>(WorkerOptions{.name = "never"});
     Workers group({first, bad, never}, {.name = "crew"});
-    const auto what = co_await message_of(group.startup());
+    const auto what = co_await error_of(group.startup());
     EXPECT_NE(what.find("impatient"), std::string::npos) << what;
     co_await group.shutdown();
     EXPECT_EQ(group.stop_reason(), StopReason::failed);
@@ -264,7 +249,7 @@ TEST(Workers, AMalformedGracePeriodInTheEnvironmentFailsTheGroupStartupNamingThe
   ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "1.5s");
   fluid::run([]() -> Task<> {
     Workers group({make<NiceWorker>(WorkerOptions{.name = "reader"})}, {.name = "root", .stopping_grace_period = 1s});
-    const auto what = co_await message_of(group.startup());
+    const auto what = co_await error_of(group.startup());
     EXPECT_NE(what.find("reader"), std::string::npos) << what;
     EXPECT_NE(what.find("FLUID_STOPPING_GRACE_PERIOD"), std::string::npos) << what;
     co_await group.shutdown();
@@ -278,7 +263,7 @@ TEST(Workers, AChildAddedWhileRunningThatCannotStartFailsTheGroup) {
     Workers group({sibling}, {.name = "crew"});
     co_await group.startup();
     group.add_workers(make<NiceWorker>(WorkerOptions{.name = "late", .stopping_grace_period = -1ms}));
-    const auto what = co_await message_of(group.wait_for_shutdown());
+    const auto what = co_await error_of(group.wait_for_shutdown());
     EXPECT_NE(what.find("late"), std::string::npos) << what;
     EXPECT_EQ(group.stop_reason(), StopReason::failed);
     EXPECT_EQ(sibling->worker_state(), WorkerState::stopped);
@@ -349,7 +334,7 @@ TEST(Workers, ASiblingFailureIsSeenAtOnceWhileALateChildStarts) {
     auto late = std::make_shared<SlowToStart>(1h, WorkerOptions{.name = "late", .stopping_grace_period = 50ms});
     group.add_workers(late);
     const auto start = Clock::now();
-    const auto what = co_await message_of(group.wait_for_shutdown());
+    const auto what = co_await error_of(group.wait_for_shutdown());
     EXPECT_EQ(what, "sibling broke");
     EXPECT_LT(Clock::now() - start, 5s);
     EXPECT_EQ(late->worker_state(), WorkerState::force_stopped);
@@ -462,7 +447,7 @@ TEST(Workers, AOneShotChildThatFailsStillStopsTheGroup) {
     Workers group({server}, {.name = "crew"});
     group.add_one_shot(make<BadWorker2>(WorkerOptions{.name = "migration"}));
     co_await group.startup();
-    const auto what = co_await message_of(group.wait_for_shutdown());
+    const auto what = co_await error_of(group.wait_for_shutdown());
     EXPECT_EQ(what, "I'm so bad");
     EXPECT_EQ(server->worker_state(), WorkerState::stopped);
   }());

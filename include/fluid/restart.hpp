@@ -80,8 +80,8 @@ JitterSource no_jitter();
 /// A group gave up on a child that stopped more often than its restart
 /// intensity allows. The group fails with it; wait_for_shutdown() rethrows it.
 struct RestartLimitExceeded : FluidError {
-  RestartLimitExceeded(const std::string& group, std::string child, std::size_t stops,
-                       std::chrono::milliseconds window, std::exception_ptr last_error);
+  RestartLimitExceeded(const std::string& group, std::string child, std::size_t stops, std::chrono::milliseconds window,
+                       std::exception_ptr last_error);
   std::string child;                 ///< the child's key in its group
   std::size_t stops;                 ///< its stops counted within the window, the last one included
   std::chrono::milliseconds window;  ///< RestartIntensity::period

@@ -21,7 +21,7 @@ struct SupervisionOptions;
 struct WorkersState;
 struct WorkersChild;
 struct ExitPlan;
-}
+}  // namespace detail
 
 /// How a group stops its children.
 enum class StopOrder {

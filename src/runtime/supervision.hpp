@@ -27,9 +27,9 @@ struct SupervisionOptions {
 
 /// What a supervised child's stop calls for.
 enum class StopAnswer {
-  restart,  ///< a fresh instance after `delay`
-  finish,   ///< it ends, and the group goes on (on_failure after a clean stop)
-  give_up,  ///< past its intensity: the group fails with RestartLimitExceeded
+  restart,     ///< a fresh instance after `delay`
+  finish,      ///< it ends, and the group goes on (on_failure after a clean stop)
+  give_up,     ///< past its intensity: the group fails with RestartLimitExceeded
   stop_group,  ///< policy never: the group stops
 };
 
@@ -42,7 +42,7 @@ struct Supervision {
   std::size_t restarts = 0;
   std::string last_error;
   RestartBudget budget;
-  SupervisionClock::time_point started_at{};                // when the current instance was started
+  SupervisionClock::time_point started_at{};               // when the current instance was started
   std::optional<SupervisionClock::time_point> restart_at;  // in backoff until then
 
   /// Decides about the current instance's stop at `now` (`failed`: it

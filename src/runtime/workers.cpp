@@ -19,10 +19,10 @@ StateListener forward_to(std::shared_ptr<StateListener> listener) {
 
 Workers::Workers(std::vector<std::shared_ptr<Worker>> workers, WorkersOptions options)
     : Worker(WorkerOptions{std::move(options.name), options.stopping_grace_period}),
-      supervision_(std::make_unique<detail::SupervisionOptions>(detail::SupervisionOptions{
-          options.restart_intensity, options.backoff, options.strategy,
-          options.clock ? std::move(options.clock) : steady_supervision_clock(),
-          options.jitter ? std::move(options.jitter) : random_jitter()})),
+      supervision_(std::make_unique<detail::SupervisionOptions>(
+          detail::SupervisionOptions{options.restart_intensity, options.backoff, options.strategy,
+                                     options.clock ? std::move(options.clock) : steady_supervision_clock(),
+                                     options.jitter ? std::move(options.jitter) : random_jitter()})),
       stop_order_(options.stop_order),
       state_(std::make_shared<State>()) {
   state_->group.emplace(*this);

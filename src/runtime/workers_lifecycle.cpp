@@ -1,8 +1,8 @@
 #include "workers_state.hpp"
 
+#include "awaitable_thread.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
-#include "awaitable_thread.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
@@ -24,7 +24,6 @@ void on_child_finished(const std::shared_ptr<void>& context, const detail::Finis
     std::lock_guard lock(state.mutex);
     // Before the count drops: the group may finish as soon as it is zero.
     if (finished.reason == StopReason::forced) state.group->note_forced_child();
-    --state.unfinished;
     auto* child = state.find(finished.worker);
     if (child) state.exits.push_back({child->worker, child->phase == Phase::starting, finished.error});
     if (finished.error) {
@@ -32,7 +31,11 @@ void on_child_finished(const std::shared_ptr<void>& context, const detail::Finis
       state.failures.push_back({failed_key, finished.error, finished.worker});
     }
   }
-  if (finished.error) logger()->error("{}: child {} failed: {}", state.group_name, failed_key, error_message(finished.error));
+  // Last: the group may finish as soon as nothing is in flight.
+  state.in_flight.leave();
+  if (finished.error) {
+    logger()->error("{}: child {} failed: {}", state.group_name, failed_key, error_message(finished.error));
+  }
   state.wake();
 }
 
@@ -48,13 +51,13 @@ void on_child_started(const std::shared_ptr<State>& state, const std::shared_ptr
     auto* child = state->find(worker.get());
     if (child && !error && child->phase == Phase::starting) state->set_phase(*child, Phase::running);
     if (never_started) {
-      --state->unfinished;
       key = child ? child->key() : worker->worker_name();
       state->exits.push_back({worker, true, error});
       state->failures.push_back({key, error, worker.get()});
     }
   }
   if (never_started) {
+    state->in_flight.leave();
     logger()->error("{}: child {} failed to start: {}", state->group_name, key, error_message(error));
     state->wake();
     return;
@@ -153,10 +156,10 @@ void Workers::start_next() {
       state_->queue.pop_front();
       auto* child = state_->find(candidate.get());
       if (!child || child->worker != candidate || child->phase != Phase::queued) continue;  // left meanwhile
+      if (!state_->in_flight.try_enter()) return;                                           // the group is stopping
       state_->set_phase(*child, Phase::starting);
       if (child->supervision) child->supervision->started_at = supervision_->clock->now();
       state_->starting = candidate.get();
-      ++state_->unfinished;
       next = std::move(candidate);
     }
   }
@@ -189,7 +192,6 @@ void Workers::rethrow_first_failure() const {
   if (first) std::rethrow_exception(first);
 }
 
-
 // ---------------------------------------------------------------- stopping
 
 namespace {
@@ -210,7 +212,8 @@ std::vector<std::shared_ptr<Worker>> Workers::stop_supervising() {
   Subscription clock_wake;  // destroyed after the lock is released
   std::lock_guard lock(state_->mutex);
   clock_wake = std::move(state_->clock_wake);
-  state_->queue.clear();  // never started: nothing to stop
+  state_->in_flight.close();  // no child starts from now on
+  state_->queue.clear();      // never started: nothing to stop
   for (auto& child : state_->children) {
     if (child.phase == Phase::backoff) state_->set_phase(child, Phase::ended);  // no restart once the group stops
     if (child.phase == Phase::queued) child.phase = Phase::idle;
@@ -259,11 +262,9 @@ void force_overdue(std::vector<StopDeadline>& stopping) {
 }  // namespace
 
 Task<bool> Workers::stop_and_wait(std::vector<std::shared_ptr<Worker>> children, bool force, bool all) {
-  const auto changes = &detail::WorkerControl(*this).changes();
-  const auto done = [&] {
-    if (!all) return std::all_of(children.begin(), children.end(), [](const auto& c) { return c->is_stopped(); });
-    std::lock_guard lock(state_->mutex);
-    return state_->unfinished == 0;
+  auto& changes = detail::WorkerControl(*this).changes();
+  const auto these_stopped = [&] {
+    return std::all_of(children.begin(), children.end(), [](const auto& c) { return c->is_stopped(); });
   };
   auto stopping = ask_to_stop(children, force);
   bool forced = force;
@@ -271,7 +272,12 @@ Task<bool> Workers::stop_and_wait(std::vector<std::shared_ptr<Worker>> children,
     bool cancelled = false;
     try {
       const auto next = stopping.empty() ? Clock::time_point::max() : stopping.front().schedule.due();
-      const bool finished = co_await changes->wait_until(done, next);
+      bool finished = false;
+      if (all) {  // every child launched, those still starting included
+        finished = co_await state_->in_flight.drained(next);
+      } else {
+        finished = co_await changes.wait_until(these_stopped, next);
+      }
       if (finished) break;
       force_overdue(stopping);
     } catch (const boost::system::system_error&) {
@@ -320,8 +326,11 @@ Task<> Workers::remove_child(std::string key) {
   std::shared_ptr<Worker> worker;
   {
     std::lock_guard lock(state_->mutex);
-    if (is_stopping() || is_stopped()) throw FluidError("group " + worker_name() + ": cannot remove " + key + " while " + std::string(to_string(worker_state())));
-    auto it = std::find_if(state_->children.begin(), state_->children.end(), [&](const Child& c) { return c.key() == key; });
+    if (is_stopping() || is_stopped())
+      throw FluidError("group " + worker_name() + ": cannot remove " + key + " while " +
+                       std::string(to_string(worker_state())));
+    auto it =
+        std::find_if(state_->children.begin(), state_->children.end(), [&](const Child& c) { return c.key() == key; });
     if (it == state_->children.end()) throw FluidError("group " + worker_name() + ": no child " + key);
     worker = it->worker;
     state_->set_phase(*it, Phase::removing);
@@ -346,10 +355,14 @@ Task<> Workers::restart_child(std::string key) {
   std::shared_ptr<Worker> worker;
   {
     std::lock_guard lock(state_->mutex);
-    if (!is_running()) throw FluidError("group " + worker_name() + ": cannot restart " + key + " while " + std::string(to_string(worker_state())));
-    auto it = std::find_if(state_->children.begin(), state_->children.end(), [&](const Child& c) { return c.key() == key; });
+    if (!is_running())
+      throw FluidError("group " + worker_name() + ": cannot restart " + key + " while " +
+                       std::string(to_string(worker_state())));
+    auto it =
+        std::find_if(state_->children.begin(), state_->children.end(), [&](const Child& c) { return c.key() == key; });
     if (it == state_->children.end()) throw FluidError("group " + worker_name() + ": no child " + key);
-    if (!it->supervision) throw FluidError("group " + worker_name() + ": child " + key + " is not supervised: no factory to restart it");
+    if (!it->supervision)
+      throw FluidError("group " + worker_name() + ": child " + key + " is not supervised: no factory to restart it");
     it->supervision->restart_at = supervision_->clock->now();
     switch (it->phase) {
       case Phase::starting:
@@ -357,9 +370,7 @@ Task<> Workers::restart_child(std::string key) {
         state_->set_phase(*it, Phase::held);
         worker = it->worker;
         break;
-      case Phase::finished:
-        state_->set_phase(*it, Phase::backoff);
-        break;
+      case Phase::finished: state_->set_phase(*it, Phase::backoff); break;
       default:  // not started yet, or already on its way to a restart
         break;
     }

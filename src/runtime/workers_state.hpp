@@ -7,8 +7,9 @@
 
 #include "fluid/workers.hpp"
 
-#include "supervision.hpp"
+#include "fluid/detail/gate.hpp"
 #include "runtime/worker_control.hpp"
+#include "supervision.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -43,7 +44,7 @@ constexpr std::size_t answered_failures_kept = 64;
 /// A child instance that finished, for the group's loop to answer.
 struct Exit {
   std::shared_ptr<Worker> worker;
-  bool at_start = false;      // it never became ready
+  bool at_start = false;     // it never became ready
   std::exception_ptr error;  // its failure (also one before it left init)
 };
 
@@ -62,11 +63,6 @@ struct TreeListener {
   std::shared_ptr<StateListener> listener;
   std::unordered_map<const Worker*, Subscription> children;
 };
-
-StateListener forward_to(std::shared_ptr<StateListener> listener) {
-  return [listener = std::move(listener)](const StateChange& change) { (*listener)(change); };
-}
-
 
 struct WorkersChild {
   std::shared_ptr<Worker> worker;
@@ -100,7 +96,7 @@ struct WorkersState {
   std::deque<std::shared_ptr<Worker>> queue;  // to start, one at a time, in order
   const Worker* starting = nullptr;           // the child whose startup() is under way
   std::vector<Exit> exits;                    // finished, not yet answered by the loop
-  std::size_t unfinished = 0;                 // children launched and not finished yet
+  Gate in_flight;                             // children launched and not finished; closed once the group stops
   std::size_t in_backoff = 0;                 // children in Phase::backoff
   std::size_t held = 0;                       // children in Phase::held
   bool starting_up = false;                   // on_startup() runs: a first start failing fails the group's
@@ -108,8 +104,8 @@ struct WorkersState {
   std::uint64_t next_listener_id = 0;
   std::vector<TreeListener> tree_listeners;
   detail::SupervisionListeners supervision_listeners;
-  Subscription clock_wake;                  // a manual clock's moves wake the loop
-  std::optional<WorkerControl> group;       // the group itself, set once by its constructor
+  Subscription clock_wake;             // a manual clock's moves wake the loop
+  std::optional<WorkerControl> group;  // the group itself, set once by its constructor
   std::string group_name;
 
   WorkersChild* find(const Worker* worker) {
@@ -127,8 +123,8 @@ struct WorkersState {
   /// ones past answered_failures_kept.
   void mark_answered(const Worker* worker) {
     for (auto& record : failures) record.answered = record.answered || record.worker == worker;
-    auto answered = static_cast<std::size_t>(std::count_if(failures.begin(), failures.end(),
-                                                           [](const FailureRecord& r) { return r.answered; }));
+    auto answered = static_cast<std::size_t>(
+        std::count_if(failures.begin(), failures.end(), [](const FailureRecord& r) { return r.answered; }));
     for (auto it = failures.begin(); answered > answered_failures_kept && it != failures.end();) {
       if (!it->answered) {
         ++it;
@@ -140,7 +136,8 @@ struct WorkersState {
   }
 
   std::vector<TreeListener>::iterator find_listener(std::uint64_t id) {
-    return std::find_if(tree_listeners.begin(), tree_listeners.end(), [id](const TreeListener& l) { return l.id == id; });
+    return std::find_if(tree_listeners.begin(), tree_listeners.end(),
+                        [id](const TreeListener& l) { return l.id == id; });
   }
 
   /// Keeps `subscription` (of tree listener `id` to `worker`) if both are
@@ -171,6 +168,7 @@ struct ExitPlan {
   std::exception_ptr give_up;
   std::vector<SupervisionEvent> events;
   std::vector<std::shared_ptr<Worker>> to_stop;  // siblings held for a restart
+  std::vector<std::string> warnings;             // logged after unlocking (a logger's sink is user code)
 };
 
 }  // namespace fluid::detail

@@ -11,8 +11,12 @@ namespace {
 
 SupervisionEvent event_of(SupervisionEvent::Kind kind, const State& state, const Child& child,
                           std::exception_ptr error) {
-  return {kind, state.group_name, child.key(), child.supervision ? child.supervision->restarts : 0,
-          std::chrono::milliseconds{0}, std::move(error)};
+  return {kind,
+          state.group_name,
+          child.key(),
+          child.supervision ? child.supervision->restarts : 0,
+          std::chrono::milliseconds{0},
+          std::move(error)};
 }
 
 }  // namespace
@@ -29,6 +33,7 @@ bool Workers::answer_exits() {
       if (plan.give_up) break;
     }
   }
+  for (const auto& line : plan.warnings) logger()->warn("{}", line);
   state_->supervision_listeners.emit(plan.events);
   for (auto& worker : plan.to_stop) detail::launch_stop(std::move(worker), executor());
   if (plan.give_up) std::rethrow_exception(plan.give_up);
@@ -60,12 +65,8 @@ void Workers::answer_exit(Child& child, bool at_start, const std::exception_ptr&
       state.set_phase(child, Phase::ended);
       plan.stop_group = true;
       return;
-    case detail::StopAnswer::finish:
-      state.set_phase(child, Phase::finished);
-      return;
-    case detail::StopAnswer::give_up:
-      give_up(child, decision.stops_in_window, error, plan);
-      return;
+    case detail::StopAnswer::finish: state.set_phase(child, Phase::finished); return;
+    case detail::StopAnswer::give_up: give_up(child, decision.stops_in_window, error, plan); return;
     case detail::StopAnswer::restart:
       schedule_restart(child, decision.delay, decision.stops_in_window, error, plan);
       return;
@@ -76,8 +77,6 @@ void Workers::give_up(Child& child, std::size_t stops, std::exception_ptr error,
   auto& state = *state_;
   state.set_phase(child, Phase::ended);
   state.mark_answered(child.worker.get());  // the give-up error carries it: not reported twice
-  logger()->error("{}: giving up on {}: it stopped {} times within {}ms", state.group_name, child.key(), stops,
-                  supervision_->intensity.period.count());
   plan.events.push_back(event_of(SupervisionEvent::Kind::gave_up, state, child, error));
   plan.give_up = std::make_exception_ptr(
       RestartLimitExceeded(state.group_name, child.key(), stops, supervision_->intensity.period, error));
@@ -90,11 +89,13 @@ void Workers::schedule_restart(Child& child, std::chrono::milliseconds delay, st
   state.set_phase(child, Phase::backoff);
   state.mark_answered(child.worker.get());  // a restart answers it: not the group's failure
   const auto limit = supervision_->intensity.max_restarts;
-  logger()->warn("{}: restarting {} in {}ms ({})", state.group_name, child.key(), delay.count(),
-                 limit == RestartIntensity::unlimited
-                     ? std::string("no restart limit")
-                     : "restart " + std::to_string(stops) + " of at most " + std::to_string(limit) + " within " +
-                           std::to_string(supervision_->intensity.period.count()) + "ms");
+  plan.warnings.push_back(state.group_name + ": restarting " + child.key() + " in " + std::to_string(delay.count()) +
+                          "ms (" +
+                          (limit == RestartIntensity::unlimited
+                               ? std::string("no restart limit")
+                               : "restart " + std::to_string(stops) + " of at most " + std::to_string(limit) +
+                                     " within " + std::to_string(supervision_->intensity.period.count()) + "ms") +
+                          ")");
   auto event = event_of(SupervisionEvent::Kind::restart_scheduled, state, child, std::move(error));
   event.delay = delay;
   plan.events.push_back(std::move(event));

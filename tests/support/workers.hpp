@@ -119,7 +119,7 @@ class SlowToStart : public NiceWorker {
       : NiceWorker(std::move(options)), delay_(delay) {}
   std::atomic<bool> starting{false};
   std::atomic<bool> asked_to_stop_while_starting{false};
-  detail::Notifier in_startup;
+  fluid::detail::Notifier in_startup;
 
  protected:
   Task<> on_startup() override {
@@ -140,6 +140,17 @@ Task<bool> wait_until_starting(SlowToStart& worker);
 /// `worker`'s tree (restarted and added children included); false if it
 /// still does not after `timeout`. Event-driven: no polling.
 Task<bool> wait_for_tree(Worker& worker, std::function<bool()> condition, std::chrono::milliseconds timeout = 5s);
+
+/// The message of what `task` throws, or "" if it does not.
+template <class Awaitable>
+Task<std::string> error_of(Awaitable task) {
+  try {
+    co_await std::move(task);
+  } catch (const std::exception& e) {
+    co_return e.what();
+  }
+  co_return "";
+}
 
 /// Sets an environment variable for the lifetime of the object.
 class ScopedEnv {
