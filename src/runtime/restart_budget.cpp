@@ -34,7 +34,9 @@ RestartBudget::Decision RestartBudget::on_stop(const RestartIntensity& intensity
   // the intensity period, so the pause reaches `max` whatever the period.
   const double exponent = static_cast<double>(consecutive_ - 1);
   const double base = static_cast<double>(backoff.initial.count()) * std::pow(backoff.multiplier, exponent);
-  const double capped = std::min(base, static_cast<double>(backoff.max.count()));
+  // After enough stops the power overflows (0 * inf is NaN): that is the max too.
+  const double max = static_cast<double>(backoff.max.count());
+  const double capped = std::isfinite(base) ? std::min(base, max) : max;
   const double spread = capped * (1.0 + backoff.jitter * std::clamp(draw, -1.0, 1.0));
   decision.delay = std::chrono::milliseconds(std::llround(std::max(spread, 0.0)));
   return decision;
