@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -154,4 +155,49 @@ TEST(StateListener, TransitionsArriveInOrderWhenTheStopComesFromAnotherThread) {
     ASSERT_EQ(first_out_of_order(recorder.changes), "") << "round " << round;
     ASSERT_EQ(recorder.changes.size(), 4u) << "round " << round;
   }
+}
+
+TEST(StateListener, AGroupListenerMayCallBackIntoItsGroup) {
+  // It used to run under the group's lock: num_workers() from it deadlocked.
+  fluid::run([]() -> Task<> {
+    Workers group({std::make_shared<NiceWorker>()}, {.name = "crew"});
+    std::atomic<std::size_t> seen_children{0};
+    auto subscription = group.subscribe([&](const StateChange&) {
+      seen_children = group.num_workers() + group.workers().size() + group.children().size();
+    });
+    co_await group.startup();
+    auto late = std::make_shared<RecordingWorker>(WorkerOptions{.name = "late"});
+    group.add_workers(late);
+    const bool running = co_await wait_for_tree(group, [&] { return late->is_running(); });
+    EXPECT_TRUE(running);
+    co_await group.shutdown();
+    EXPECT_EQ(seen_children.load(), 6u);
+  }());
+}
+
+TEST(StateListener, AResetGroupSubscriptionHearsNothingMoreFromChildrenAddedOrRestartedLater) {
+  fluid::run([]() -> Task<> {
+    Workers group({}, {.name = "crew", .backoff = {.initial = 0ms, .max = 0ms}});
+    auto instances = std::make_shared<std::vector<std::shared_ptr<NiceWorker>>>();
+    group.add_supervised(
+        [instances] {
+          instances->push_back(std::make_shared<NiceWorker>(WorkerOptions{.name = "restarted"}));
+          return instances->back();
+        },
+        RestartPolicy::always);
+    Recorder recorder;
+    auto subscription = group.subscribe(recorder.listener());
+    co_await group.startup();
+    auto late = std::make_shared<RecordingWorker>(WorkerOptions{.name = "late"});
+    group.add_workers(late);
+    const bool running = co_await wait_for_tree(group, [&] { return late->is_running(); });
+    instances->back()->gracefully_stop();  // "always": a fresh instance follows
+    const bool restarted =
+        co_await wait_for_tree(group, [&] { return instances->size() >= 2 && instances->back()->is_running(); });
+    EXPECT_TRUE(running && restarted);
+    subscription.reset();
+    const auto heard = recorder.lines().size();
+    co_await group.shutdown();
+    EXPECT_EQ(recorder.lines().size(), heard) << "a reset subscription was still called";
+  }());
 }

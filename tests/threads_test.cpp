@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -162,6 +164,11 @@ TEST(Threads, AddWorkersAndStatusFromAnotherStrandWhileTheGroupRuns) {
         calls.push_back(add_and_look());
         co_await on_strands(std::move(calls));
         EXPECT_EQ(group.num_workers(), 9u);
+        // A stop request starts no further child: let the group start them first.
+        const bool all_running = co_await wait_for_tree(group, [&] {
+          return std::all_of(added.begin(), added.end(), [](const auto& w) { return w->is_running(); });
+        });
+        EXPECT_TRUE(all_running);
         std::vector<Task<>> stop;
         stop.push_back(group.shutdown());
         co_await on_strands(std::move(stop));

@@ -105,7 +105,7 @@ TEST(WorkerTree, RepeatedNamesHaveOnePathInStatusFailuresMetricsAndTheShutdownRe
     std::vector<std::pair<std::string, StopReason>> reported;
     for (const auto& line : shutdown_report(root)) reported.emplace_back(line.path, line.reason);
     EXPECT_EQ(reported, (std::vector<std::pair<std::string, StopReason>>{{"root/dup", StopReason::forced},
-                                                                          {"root/dup_2", StopReason::failed}}));
+                                                                         {"root/dup_2", StopReason::failed}}));
   }());
 }
 
@@ -126,7 +126,8 @@ TEST(WorkerTree, HeldEntriesKeepAChildReplacedByARestartAlive) {
     auto tree = worker_tree(root);
     EXPECT_EQ(paths_of(tree), (std::vector<std::string>{"root", "root/child"}));
     tree.back().worker->gracefully_stop();  // a clean stop: "always" restarts it
-    const bool restarted = co_await made->wait_until([&] { return instances->size() >= 2; }, detail::deadline_after(5s));
+    const bool restarted =
+        co_await made->wait_until([&] { return instances->size() >= 2; }, detail::deadline_after(5s));
     EXPECT_TRUE(restarted);
     EXPECT_FALSE(instances->front().expired()) << "the walk's entry must own the replaced child";
     EXPECT_TRUE(tree.back().worker->is_stopped());
@@ -181,7 +182,8 @@ TEST(SampleTree, AChildReplacedWhileAStatusSuspendsIsStillSampledSafely) {
 TEST(ChildNames, RepeatsGetSuffixesAndALiteralSuffixNeverCollides) {
   ChildNames names;
   std::vector<std::string> keys;
-  for (const std::string name : {"a", "a", "a_2", "a", "b", "a_3"}) keys.push_back(ChildNames::key(name, names.add(name)));
+  for (const std::string name : {"a", "a", "a_2", "a", "b", "a_3"})
+    keys.push_back(ChildNames::key(name, names.add(name)));
   EXPECT_EQ(keys, (std::vector<std::string>{"a", "a_2", "a_2_2", "a_3", "b", "a_3_2"}));
 }
 

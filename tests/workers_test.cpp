@@ -5,10 +5,15 @@
 
 #include <fluid/workers.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <gtest/gtest.h>
 
 using namespace fluid;
 using namespace fluid::test;
+namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -96,7 +101,9 @@ TEST(Workers, ChildFailureIsLoggedKeptAndRethrownByTheGroup) {
     EXPECT_EQ(nice->worker_state(), WorkerState::stopped);
     const auto failures = group.failures();
     EXPECT_EQ(failures.size(), 1u);
-    if (!failures.empty()) EXPECT_EQ(failures[0].name, "bad_worker2");
+    if (!failures.empty()) {
+      EXPECT_EQ(failures[0].name, "bad_worker2");
+    }
     auto status = co_await group.status();
     EXPECT_EQ(status["bad_worker2"]["error"], "I'm so bad");
     EXPECT_EQ(status["nice_worker"]["state"], "stopped");
@@ -208,5 +215,231 @@ TEST(Workers, ChildrenWithTheSameNameStayDistinguishableInStatus) {
     EXPECT_TRUE(status.contains("nice_worker"));
     EXPECT_TRUE(status.contains("nice_worker_2"));
     EXPECT_TRUE(status.contains("nice_worker_3"));
+  }());
+}
+
+// ------------------------------------------------- a child that cannot start
+
+TEST(Workers, AChildWithANegativeGracePeriodFailsTheGroupStartupNamingItAndShutdownReturns) {
+  fluid::run([]() -> Task<> {
+    auto first = make<NiceWorker>(WorkerOptions{.name = "first"});
+    auto bad = make<NiceWorker>(WorkerOptions{.name = "impatient", .stopping_grace_period = -1ms});
+    auto never = make<NiceWorker>(WorkerOptions{.name = "never"});
+    Workers group({first, bad, never}, {.name = "crew"});
+    const auto what = co_await error_of(group.startup());
+    EXPECT_NE(what.find("impatient"), std::string::npos) << what;
+    co_await group.shutdown();
+    EXPECT_EQ(group.stop_reason(), StopReason::failed);
+    EXPECT_EQ(first->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(never->worker_state(), WorkerState::init);
+    EXPECT_EQ(group.failures().size(), 1u);
+  }());
+}
+
+TEST(Workers, AMalformedGracePeriodInTheEnvironmentFailsTheGroupStartupNamingTheChild) {
+  ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "1.5s");
+  fluid::run([]() -> Task<> {
+    Workers group({make<NiceWorker>(WorkerOptions{.name = "reader"})}, {.name = "root", .stopping_grace_period = 1s});
+    const auto what = co_await error_of(group.startup());
+    EXPECT_NE(what.find("reader"), std::string::npos) << what;
+    EXPECT_NE(what.find("FLUID_STOPPING_GRACE_PERIOD"), std::string::npos) << what;
+    co_await group.shutdown();
+    EXPECT_TRUE(group.is_stopped());
+  }());
+}
+
+TEST(Workers, AChildAddedWhileRunningThatCannotStartFailsTheGroup) {
+  fluid::run([]() -> Task<> {
+    auto sibling = make<NiceWorker>(WorkerOptions{.name = "sibling"});
+    Workers group({sibling}, {.name = "crew"});
+    co_await group.startup();
+    group.add_workers(make<NiceWorker>(WorkerOptions{.name = "late", .stopping_grace_period = -1ms}));
+    const auto what = co_await error_of(group.wait_for_shutdown());
+    EXPECT_NE(what.find("late"), std::string::npos) << what;
+    EXPECT_EQ(group.stop_reason(), StopReason::failed);
+    EXPECT_EQ(sibling->worker_state(), WorkerState::stopped);
+  }());
+}
+
+// ------------------------------------------------- stopping while starting
+
+TEST(Workers, AStopRequestedWhileStartingStartsNoFurtherChildAndAsksTheStartingOne) {
+  fluid::run([]() -> Task<> {
+    auto executor = co_await asio::this_coro::executor;
+    auto first = make<NiceWorker>(WorkerOptions{.name = "first"});
+    auto slow = std::make_shared<SlowToStart>(200ms, WorkerOptions{.name = "slow"});
+    auto third = make<NiceWorker>(WorkerOptions{.name = "third"});
+    auto fourth = make<NiceWorker>(WorkerOptions{.name = "fourth"});
+    Workers group({first, slow, third, fourth});
+    asio::co_spawn(
+        executor,
+        [&]() -> Task<> {
+          const bool starting = co_await wait_until_starting(*slow);
+          EXPECT_TRUE(starting);
+          group.gracefully_stop();
+        },
+        asio::detached);
+    co_await group.startup();  // a requested stop is no startup failure
+    co_await group.shutdown();
+    EXPECT_TRUE(slow->asked_to_stop_while_starting) << "the starting child was not asked to stop";
+    EXPECT_EQ(third->worker_state(), WorkerState::init);
+    EXPECT_EQ(fourth->worker_state(), WorkerState::init);
+    EXPECT_EQ(first->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(group.stop_reason(), StopReason::normal);
+  }());
+}
+
+TEST(Workers, AStopRequestIsSeenAtOnceWhileALateChildStartsAndOnlyThatChildIsForced) {
+  fluid::run([]() -> Task<> {
+    auto sibling = make<NiceWorker>(WorkerOptions{.name = "sibling", .stopping_grace_period = 5s});
+    Workers group({sibling}, {.name = "crew", .stopping_grace_period = 20s});
+    co_await group.startup();
+    auto late = std::make_shared<SlowToStart>(1h, WorkerOptions{.name = "late", .stopping_grace_period = 50ms});
+    group.add_workers(late);
+    const bool starting = co_await wait_until_starting(*late);
+    EXPECT_TRUE(starting);
+    const auto start = Clock::now();
+    co_await group.shutdown();
+    EXPECT_LT(Clock::now() - start, 5s) << "the group waited out its own grace period";
+    EXPECT_EQ(sibling->worker_state(), WorkerState::stopped) << "a well-behaved sibling was forced";
+    EXPECT_EQ(late->worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(group.worker_state(), WorkerState::stopped);
+    EXPECT_EQ(group.stop_reason(), StopReason::forced);
+  }());
+}
+
+TEST(Workers, ASiblingFailureIsSeenAtOnceWhileALateChildStarts) {
+  class FailsLater : public Worker {
+   public:
+    using Worker::Worker;
+
+   protected:
+    Task<> run() override {
+      co_await sleep(100ms);
+      throw std::runtime_error("sibling broke");
+    }
+  };
+  fluid::run([]() -> Task<> {
+    Workers group({make<FailsLater>(WorkerOptions{.name = "fragile"})}, {.name = "crew", .stopping_grace_period = 20s});
+    co_await group.startup();
+    auto late = std::make_shared<SlowToStart>(1h, WorkerOptions{.name = "late", .stopping_grace_period = 50ms});
+    group.add_workers(late);
+    const auto start = Clock::now();
+    const auto what = co_await error_of(group.wait_for_shutdown());
+    EXPECT_EQ(what, "sibling broke");
+    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_EQ(late->worker_state(), WorkerState::force_stopped);
+  }());
+}
+
+// ------------------------------------------------- stop order, one-shot children
+
+namespace {
+
+/// Records, in one shared list, when each of its workers was asked to stop
+/// and when it had stopped; takes a little while to stop.
+class LoggedStop : public Worker {
+ public:
+  LoggedStop(std::string name, std::vector<std::string>& log) : Worker({.name = std::move(name)}), log_(log) {}
+
+ protected:
+  Task<> run() override {
+    while (is_running()) co_await sleep_while_running(1h);
+    log_.push_back(worker_name() + " asked");
+    co_await sleep(5ms);
+  }
+  Task<> on_shutdown() override {
+    log_.push_back(worker_name() + " stopped");
+    co_return;
+  }
+
+ private:
+  std::vector<std::string>& log_;
+};
+
+}  // namespace
+
+TEST(Workers, ReverseStopOrderStopsChildrenOneAfterAnotherLastAddedFirst) {
+  fluid::run([]() -> Task<> {
+    std::vector<std::string> log;
+    Workers group({make<LoggedStop>("a", log), make<LoggedStop>("b", log), make<LoggedStop>("c", log)},
+                  {.stop_order = StopOrder::reverse});
+    co_await group.startup();
+    co_await group.shutdown();
+    EXPECT_EQ(log, (std::vector<std::string>{"c asked", "c stopped", "b asked", "b stopped", "a asked", "a stopped"}));
+    EXPECT_EQ(group.stop_reason(), StopReason::normal);
+  }());
+}
+
+TEST(Workers, InReverseOrderEachChildIsForcedAfterItsOwnGracePeriodOnly) {
+  fluid::run([]() -> Task<> {
+    std::vector<std::string> log;
+    auto first = make<LoggedStop>("first", log);
+    auto stubborn = make<BadWorker>(WorkerOptions{.name = "stubborn", .stopping_grace_period = 50ms});
+    auto last = make<LoggedStop>("last", log);
+    Workers group({first, stubborn, last}, {.stopping_grace_period = 20s, .stop_order = StopOrder::reverse});
+    co_await group.startup();
+    const auto start = Clock::now();
+    co_await group.shutdown();
+    EXPECT_GE(Clock::now() - start, 50ms);
+    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(first->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(last->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(log, (std::vector<std::string>{"last asked", "last stopped", "first asked", "first stopped"}));
+    EXPECT_EQ(group.stop_reason(), StopReason::forced);
+  }());
+}
+
+TEST(Workers, AForcedGroupStoppingInReverseOrderForcesEveryChildAtOnce) {
+  fluid::run([]() -> Task<> {
+    auto a = make<BadWorker>(WorkerOptions{.name = "a", .stopping_grace_period = 1h});
+    auto b = make<BadWorker>(WorkerOptions{.name = "b", .stopping_grace_period = 1h});
+    Workers group({a, b}, {.stopping_grace_period = 50ms, .stop_order = StopOrder::reverse});
+    co_await group.startup();
+    const auto start = Clock::now();
+    co_await group.shutdown();
+    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_EQ(a->worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(b->worker_state(), WorkerState::force_stopped);
+  }());
+}
+
+TEST(Workers, AOneShotChildThatFinishesLeavesTheGroupRunningAndStandsFinished) {
+  fluid::run([]() -> Task<> {
+    auto migration = make<ShortLived>(WorkerOptions{.name = "migration"});
+    auto server = make<NiceWorker>(WorkerOptions{.name = "server"});
+    Workers group({server}, {.name = "crew"});
+    group.add_one_shot(migration);
+    co_await group.startup();
+    const bool done = co_await wait_for_tree(group, [&] { return migration->is_stopped(); });
+    EXPECT_TRUE(done);
+    EXPECT_EQ(group.children().at(1).standing, ChildStanding::finished) << "at once, for the health checks";
+    // The group answers an end before it starts the next child: once this
+    // one runs, the one-shot's end has been answered.
+    auto probe = make<NiceWorker>(WorkerOptions{.name = "probe"});
+    group.add_workers(probe);
+    const bool probed = co_await wait_for_tree(group, [&] { return probe->is_running(); });
+    EXPECT_TRUE(probed);
+    EXPECT_TRUE(group.is_running());
+    EXPECT_TRUE(server->is_running());
+    EXPECT_EQ(group.children().at(1).standing, ChildStanding::finished);
+    auto status = co_await group.status();
+    EXPECT_EQ(status["migration"]["standing"], "finished");
+    EXPECT_EQ(status["migration"]["one_shot"], true);
+    co_await group.shutdown();
+    EXPECT_EQ(group.stop_reason(), StopReason::normal);
+  }());
+}
+
+TEST(Workers, AOneShotChildThatFailsStillStopsTheGroup) {
+  fluid::run([]() -> Task<> {
+    auto server = make<NiceWorker>(WorkerOptions{.name = "server"});
+    Workers group({server}, {.name = "crew"});
+    group.add_one_shot(make<BadWorker2>(WorkerOptions{.name = "migration"}));
+    co_await group.startup();
+    const auto what = co_await error_of(group.wait_for_shutdown());
+    EXPECT_EQ(what, "I'm so bad");
+    EXPECT_EQ(server->worker_state(), WorkerState::stopped);
   }());
 }

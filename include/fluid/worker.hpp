@@ -34,14 +34,7 @@ struct WorkerCore;
 class WorkerControl;
 }  // namespace detail
 
-class Worker;
-
-/// A child of a composite worker (a group), owned, under the key that names
-/// it among its siblings (see worker_tree.hpp for the naming rule).
-struct ChildWorker {
-  std::string key;                 ///< unique among its siblings; a slot keeps it across restarts
-  std::shared_ptr<Worker> worker;  ///< owned: valid for as long as the caller keeps it
-};
+struct ChildWorker;  // worker_tree.hpp
 
 /// A component that runs until asked to stop, and can always be stopped.
 ///

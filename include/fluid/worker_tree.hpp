@@ -15,6 +15,25 @@
 
 namespace fluid {
 
+/// What a child's state means to its group, beyond the child's own state:
+/// whether "not running" is a problem (for health), a pause or the end.
+enum class ChildStanding {
+  active,      ///< started or to be started: while its group runs, it should run
+  restarting,  ///< supervised, stopped: a fresh instance comes after its backoff
+  finished,    ///< stopped, and that is fine: a one-shot child, or an on_failure one that returned cleanly
+};
+
+/// "active", "restarting" or "finished".
+std::string_view to_string(ChildStanding standing) noexcept;
+
+/// A child of a composite worker (a group), owned, under the key that names
+/// it among its siblings (see ChildNames), with its standing in the group.
+struct ChildWorker {
+  std::string key;                 ///< unique among its siblings; a slot keeps it across restarts
+  std::shared_ptr<Worker> worker;  ///< owned: valid for as long as the caller keeps it
+  ChildStanding standing = ChildStanding::active;
+};
+
 /// One worker of a tree and where it sits in it.
 struct TreeWorker {
   /// "root/child/grandchild": each segment is the worker's key in its parent
@@ -31,6 +50,9 @@ struct TreeWorker {
   /// True for a composite (a group, even an empty one): its own failure is
   /// one of its children's, its children follow it in the walk.
   bool group = false;
+  /// Its standing in its parent (the root: active). A `restarting` or
+  /// `finished` worker that is not running is no sign of trouble.
+  ChildStanding standing = ChildStanding::active;
 };
 
 /// Every worker of the tree under `root`, depth first, each group before its

@@ -10,7 +10,11 @@
 namespace fluid::detail {
 
 /// The pause before retry number `attempt` (1-based): initial *
-/// multiplier^(attempt - 1), capped at max, then spread by +/- jitter.
+/// multiplier^(attempt - 1), capped at max, then spread by jitter * `draw`,
+/// `draw` within [-1, 1] (injected so that tests can pin it).
+std::chrono::milliseconds backoff_delay(const Backoff& backoff, std::size_t attempt, double draw);
+
+/// The same with a uniformly random draw.
 std::chrono::milliseconds backoff_delay(const Backoff& backoff, std::size_t attempt);
 
 }  // namespace fluid::detail

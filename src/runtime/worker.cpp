@@ -4,6 +4,7 @@
 #include "fluid/detail/naming.hpp"
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
+#include "fluid/worker_tree.hpp"
 #include "awaitable_thread.hpp"
 #include "runtime/worker_core.hpp"
 

@@ -11,15 +11,14 @@ bool is_leaf(Worker& worker) {
   return children.size() == 1 && children.front() == &worker;
 }
 
-void collect(std::shared_ptr<Worker> worker, std::string path, std::string key, std::optional<std::size_t> parent,
-             std::vector<TreeWorker>& out) {
+void collect(ChildWorker node, std::string path, std::optional<std::size_t> parent, std::vector<TreeWorker>& out) {
   const auto self = out.size();
-  const bool group = !is_leaf(*worker);
-  auto children = group ? worker->children() : std::vector<ChildWorker>{};
-  out.push_back({std::move(path), std::move(worker), parent, std::move(key), group});
+  const bool group = !is_leaf(*node.worker);
+  auto children = group ? node.worker->children() : std::vector<ChildWorker>{};
+  out.push_back({std::move(path), std::move(node.worker), parent, std::move(node.key), group, node.standing});
   for (auto& child : children) {
     auto path_of_child = child_path(out[self].path, child.key);
-    collect(std::move(child.worker), std::move(path_of_child), std::move(child.key), self, out);
+    collect(std::move(child), std::move(path_of_child), self, out);
   }
 }
 
@@ -38,11 +37,20 @@ std::uint32_t suffix_of(std::string_view key, std::string_view& base) {
 
 }  // namespace
 
+std::string_view to_string(ChildStanding standing) noexcept {
+  switch (standing) {
+    case ChildStanding::active: return "active";
+    case ChildStanding::restarting: return "restarting";
+    case ChildStanding::finished: return "finished";
+  }
+  return "unknown";
+}
+
 std::vector<TreeWorker> worker_tree(Worker& root) {
   std::vector<TreeWorker> out;
   const auto name = root.worker_name();
   // The caller holds the root: an alias that owns nothing.
-  collect(std::shared_ptr<Worker>(std::shared_ptr<Worker>(), &root), name, name, std::nullopt, out);
+  collect({name, std::shared_ptr<Worker>(std::shared_ptr<Worker>(), &root)}, name, std::nullopt, out);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Tiny fixture workers shared by the tests, after aio-fluid's own test workers.
 
+#include <fluid/detail/notifier.hpp>
 #include <fluid/fluid.hpp>
 
 #include <boost/system/system_error.hpp>
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -116,6 +118,48 @@ class RecordingWorker : public Worker {
     ++after_shutdown_calls;
   }
 };
+
+/// Takes `delay` in on_startup(), deaf to stop requests, then runs as a
+/// NiceWorker. Tells `in_startup` when its on_startup() begins, and records
+/// whether it was asked to stop meanwhile.
+class SlowToStart : public NiceWorker {
+ public:
+  explicit SlowToStart(std::chrono::milliseconds delay, WorkerOptions options = {})
+      : NiceWorker(std::move(options)), delay_(delay) {}
+  std::atomic<bool> starting{false};
+  std::atomic<bool> asked_to_stop_while_starting{false};
+  fluid::detail::Notifier in_startup;
+
+ protected:
+  Task<> on_startup() override {
+    starting = true;
+    in_startup.notify_all();
+    co_await sleep(delay_);
+    asked_to_stop_while_starting = is_stopping();
+  }
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+/// Waits until `worker` is in its on_startup() (5 s at most); true if it is.
+Task<bool> wait_until_starting(SlowToStart& worker);
+
+/// Waits until `condition()` holds, looking again at each state transition in
+/// `worker`'s tree (restarted and added children included); false if it
+/// still does not after `timeout`. Event-driven: no polling.
+Task<bool> wait_for_tree(Worker& worker, std::function<bool()> condition, std::chrono::milliseconds timeout = 5s);
+
+/// The message of what `task` throws, or "" if it does not.
+template <class Awaitable>
+Task<std::string> error_of(Awaitable task) {
+  try {
+    co_await std::move(task);
+  } catch (const std::exception& e) {
+    co_return e.what();
+  }
+  co_return "";
+}
 
 /// Sets an environment variable for the lifetime of the object.
 class ScopedEnv {
