@@ -2,6 +2,7 @@
 // fluid's guarantees: any-thread send, event-driven idle, drain, nothing lost
 // unnoticed, backpressure.
 
+#include "support/captured_log.hpp"
 #include "support/workers.hpp"
 
 #include <fluid/queue_consumer.hpp>
@@ -57,6 +58,18 @@ class ParkedConsumer : public QueueConsumer<int> {
  protected:
   Task<> run() override { co_await stop_requested(); }
 };
+
+/// Cannot connect: its on_startup() throws, so a group fails before the next child.
+class CannotStart : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> on_startup() override { throw std::runtime_error("cannot connect"); }
+  Task<> run() override { co_return; }
+};
+
+Task<> ignore_nothing(int) { co_return; }
 
 }  // namespace
 
@@ -391,4 +404,53 @@ TEST(QueueConsumer, EmptyHandlerIsRejectedAtConstruction) {
 TEST(QueueConsumer, DefaultNameComesFromTheClassWithoutTemplateArguments) {
   QueueConsumerWorker<long> consumer([](long) -> Task<> { co_return; });
   EXPECT_EQ(consumer.worker_name(), "queue_consumer_worker");
+}
+
+TEST(QueueConsumer, AConsumerItsGroupNeverStartedCountsLogsAndRefusesOnceTheGroupStopped) {
+  CapturedLog log;
+  fluid::run([&]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>(ignore_nothing, WorkerOptions{.name = "late"});
+    consumer->send(1);
+    consumer->send(2);
+    Workers group({std::make_shared<CannotStart>(), consumer}, {.name = "group"});
+    EXPECT_THROW(co_await group.startup(), std::runtime_error);
+    EXPECT_TRUE(group.is_stopped());
+    EXPECT_EQ(consumer->worker_state(), WorkerState::init);
+    EXPECT_EQ(consumer->queue_size(), 0u);
+    EXPECT_EQ(consumer->dropped_count(), 2u);
+    EXPECT_TRUE(log.contains("late dropped 2 queued message(s): the consumer was never started")) << log.text();
+    try {
+      consumer->send(3);
+      ADD_FAILURE() << "send() to a consumer that will never start was accepted";
+    } catch (const QueueClosedError& e) {
+      EXPECT_NE(std::string(e.what()).find("never started"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(consumer->try_send(4));
+    EXPECT_THROW(co_await consumer->startup(), WorkerStartError);
+  }());
+}
+
+TEST(QueueConsumer, AConsumerInANestedGroupNeverStartedIsRetiredWithIt) {
+  fluid::run([]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>(ignore_nothing);
+    consumer->send(1);
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{consumer}, WorkersOptions{.name = "inner"});
+    Workers outer({std::make_shared<CannotStart>(), inner}, {.name = "outer"});
+    EXPECT_THROW(co_await outer.startup(), std::runtime_error);
+    EXPECT_EQ(inner->worker_state(), WorkerState::init);
+    EXPECT_EQ(consumer->dropped_count(), 1u);
+    EXPECT_THROW(consumer->send(2), QueueClosedError);
+  }());
+}
+
+TEST(QueueConsumer, AConsumerDestroyedWithoutEverStartingLogsWhatItHeld) {
+  CapturedLog log;
+  {
+    QueueConsumerWorker<int> consumer(ignore_nothing, {.name = "forgotten"});
+    consumer.send(1);
+    consumer.send(2);
+    consumer.send(3);
+  }
+  EXPECT_TRUE(log.contains("forgotten dropped 3 queued message(s): the consumer was destroyed without ever being started"))
+      << log.text();
 }

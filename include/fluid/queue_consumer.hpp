@@ -31,13 +31,17 @@ class QueueConsumer : public Worker {
  public:
   explicit QueueConsumer(WorkerOptions options = {}, QueueOptions queue = {})
       : Worker(std::move(options)), gate_(queue) {}
+  /// A consumer never started takes its messages with it: counted and logged.
+  ~QueueConsumer() override {
+    if (!this->has_started()) close_and_drop("the consumer was destroyed without ever being started", false);
+  }
 
   /// Enqueues `message`. Thread-safe, never blocks; works before startup().
   /// @throws QueueClosedError once the queue is closed (stopped, or drained
   ///         while stopping); QueueFullError if bounded and full.
   void send(T message) {
     const auto result = offer(message);
-    if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name());
+    if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name(), has_started());
   }
 
   /// Like send(), but reports a closed or full queue by returning false.
@@ -62,7 +66,7 @@ class QueueConsumer : public Worker {
         if (result == SendResult::full) co_await gate_.room_ready.wait(ticket);
       } while (result == SendResult::full);
     }
-    if (result == SendResult::closed) gate_.throw_rejected(result, worker_name());
+    if (result == SendResult::closed) gate_.throw_rejected(result, worker_name(), has_started());
   }
 
   /// Messages accepted and not yet handed to the consumer. Thread-safe.
@@ -142,7 +146,11 @@ class QueueConsumer : public Worker {
   }
 
   void on_worker_stopped() noexcept override {
-    close_and_drop("the consumer stopped before handing them over", true);
+    if (this->has_started()) {
+      close_and_drop("the consumer stopped before handing them over", true);
+    } else {
+      close_and_drop("the consumer was never started (its group stopped first)", false);
+    }
     Worker::on_worker_stopped();
   }
 

@@ -39,10 +39,14 @@ nlohmann::json QueueGate::status() const {
   return {{"queue_size", pending()}, {"processed", processed()}, {"dropped", dropped()}, {"capacity", options_.capacity}};
 }
 
-void QueueGate::throw_rejected(SendResult result, std::string_view worker) const {
+void QueueGate::throw_rejected(SendResult result, std::string_view worker, bool started) const {
   if (result == SendResult::full) {
     throw QueueFullError("worker " + std::string(worker) + ": queue is full (capacity " +
                          std::to_string(options_.capacity) + "); use try_send() or async_send() to wait for room");
+  }
+  if (!started) {
+    throw QueueClosedError("worker " + std::string(worker) +
+                           ": queue is closed, the consumer was never started and never will be (its group stopped first)");
   }
   throw QueueClosedError("worker " + std::string(worker) + ": queue is closed, the consumer has stopped accepting messages");
 }

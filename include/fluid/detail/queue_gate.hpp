@@ -96,8 +96,9 @@ class QueueGate {
 
   /// {"queue_size", "processed", "dropped", "capacity"} for status().
   nlohmann::json status() const;
-  /// The error send() throws for `result` (closed or full), naming `worker`.
-  [[noreturn]] void throw_rejected(SendResult result, std::string_view worker) const;
+  /// The error send() throws for `result` (closed or full), naming `worker`
+  /// and, when closed, whether it ever `started` (else it was retired).
+  [[noreturn]] void throw_rejected(SendResult result, std::string_view worker, bool started) const;
 
  private:
   QueueOptions options_;
