@@ -247,6 +247,18 @@ TEST(QueueConsumer, HandlerFailureFailsTheWorkerAndCountsTheRestAsDropped) {
   }());
 }
 
+TEST(QueueConsumer, TrySendTellsAFullQueueFromAClosedOne) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer(ignore_nothing, {.name = "bounded"}, {.capacity = 1});
+    EXPECT_EQ(consumer.try_send(1), SendResult::accepted);
+    EXPECT_EQ(consumer.try_send(2), SendResult::full);  // try again later
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_EQ(consumer.try_send(3), SendResult::closed);  // never again
+    EXPECT_EQ(consumer.processed_count(), 1u);
+  }());
+}
+
 TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
   fluid::run([]() -> Task<> {
     std::vector<int> handled;
@@ -258,7 +270,7 @@ TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
         {.name = "bounded"}, {.capacity = 2});
     EXPECT_TRUE(consumer.try_send(1));
     EXPECT_TRUE(consumer.try_send(2));
-    EXPECT_FALSE(consumer.try_send(3));
+    EXPECT_FALSE(consumer.try_send(3));  // full: tests false like closed
     try {
       consumer.send(3);
       ADD_FAILURE() << "send to a full queue did not throw";

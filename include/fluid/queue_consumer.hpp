@@ -5,6 +5,8 @@
 #include "fluid/detail/latency_histogram.hpp"
 #include "fluid/detail/queue_gate.hpp"
 #include "fluid/errors.hpp"
+#include "fluid/queue_options.hpp"
+#include "fluid/send_result.hpp"
 #include "fluid/worker.hpp"
 
 #include <chrono>
@@ -44,8 +46,10 @@ class QueueConsumer : public Worker {
     if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name(), has_started());
   }
 
-  /// Like send(), but reports a closed or full queue by returning false.
-  bool try_send(T message) { return offer(message) == SendResult::accepted; }
+  /// Like send(), but returns what came of it instead of throwing: accepted,
+  /// closed (it never will be accepted) or full (try again, or async_send()).
+  /// Tests true when accepted. Thread-safe, never blocks.
+  SendResult try_send(T message) { return offer(message); }
 
   /// Enqueues `message`, waiting for room if the queue is bounded and full
   /// (backpressure). Call from a coroutine on any executor.

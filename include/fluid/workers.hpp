@@ -18,7 +18,8 @@ namespace fluid {
 struct WorkersOptions {
   /// The group's name; "" -> "workers" (or the subclass's name).
   std::string name;
-  /// Kept for aio-fluid parity only: a child's stop is detected by an event, at once.
+  /// Accepted and ignored: kept so aio-fluid's options carry over. A child's
+  /// stop is detected by an event, at once, never by polling.
   std::chrono::milliseconds heartbeat{100};
   /// The group's own grace period (see Workers); nullopt -> env, else 10 s.
   std::optional<std::chrono::milliseconds> stopping_grace_period;

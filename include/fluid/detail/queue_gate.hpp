@@ -4,6 +4,8 @@
 /// counting and wake-ups. QueueConsumer<T> adds only the typed deque.
 
 #include "fluid/detail/notifier.hpp"
+#include "fluid/queue_options.hpp"
+#include "fluid/send_result.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,17 +16,6 @@
 #include <string_view>
 
 namespace fluid {
-
-/// How a queue consumer holds messages and what it does with them on stop.
-struct QueueOptions {
-  /// Most messages held at once; 0 means unbounded.
-  std::size_t capacity = 0;
-  /// On graceful stop, consume what is queued (true) or discard and count it.
-  bool drain_on_stop = true;
-};
-
-/// What an attempt to enqueue a message came to.
-enum class SendResult { accepted, closed, full };
 
 namespace detail {
 
