@@ -38,7 +38,8 @@ fluid::Task<> amain() {
 
   // The coroutine sends 50 more meanwhile. While stopping, the consumer still
   // accepts messages until its drain closes the queue; after that try_send()
-  // returns false (send() would throw QueueClosedError).
+  // returns SendResult::closed, which tests false (send() would throw
+  // QueueClosedError).
   int accepted_here = 0;
   for (int i = 0; i < 50; ++i) {
     if (consumer.try_send("from the coroutine #" + std::to_string(i))) ++accepted_here;

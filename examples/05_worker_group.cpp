@@ -35,7 +35,7 @@ fluid::Task<> amain() {
   int ticks = 0;
   auto ticker = std::make_shared<fluid::WorkerFunction>(
       [&ticks, consumer]() -> fluid::Task<> {
-        consumer->try_send(++ticks);  // false once the consumer has closed its queue
+        consumer->try_send(++ticks);  // SendResult::closed once the consumer has closed its queue
         co_return;
       },
       100ms, fluid::WorkerOptions{.name = "ticker"});

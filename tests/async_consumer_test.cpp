@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace fluid;
 using namespace fluid::test;
 
@@ -72,4 +74,23 @@ TEST(AsyncConsumer, AFailingHandlerFailsTheConsumerAndCountsTheRestAsDropped) {
 
 TEST(AsyncConsumer, NullDispatcherIsRejected) {
   EXPECT_THROW(AsyncConsumer<Order>(nullptr), FluidError);
+}
+
+TEST(AsyncConsumer, ConcurrencyDispatchesSeveralMessagesAtOnce) {
+  fluid::run([]() -> Task<> {
+    auto dispatcher = std::make_shared<OrderDispatcher>();
+    int in_flight = 0;
+    int most_in_flight = 0;
+    dispatcher->register_handler("created", [&](const Order&) -> Task<> {
+      most_in_flight = std::max(most_in_flight, ++in_flight);
+      co_await sleep(10ms);
+      --in_flight;
+    });
+    AsyncConsumer<Order> consumer(dispatcher, {}, {.concurrency = 4});
+    for (int i = 0; i < 8; ++i) consumer.send({"created", i});
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_EQ(most_in_flight, 4);
+    EXPECT_EQ(consumer.processed_count(), 8u);
+  }());
 }

@@ -2,12 +2,15 @@
 // fluid's guarantees: any-thread send, event-driven idle, drain, nothing lost
 // unnoticed, backpressure.
 
+#include "support/captured_log.hpp"
 #include "support/workers.hpp"
 
 #include <fluid/queue_consumer.hpp>
 #include <fluid/workers.hpp>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -57,6 +60,18 @@ class ParkedConsumer : public QueueConsumer<int> {
  protected:
   Task<> run() override { co_await stop_requested(); }
 };
+
+/// Cannot connect: its on_startup() throws, so a group fails before the next child.
+class CannotStart : public Worker {
+ public:
+  using Worker::Worker;
+
+ protected:
+  Task<> on_startup() override { throw std::runtime_error("cannot connect"); }
+  Task<> run() override { co_return; }
+};
+
+Task<> ignore_nothing(int) { co_return; }
 
 }  // namespace
 
@@ -234,6 +249,18 @@ TEST(QueueConsumer, HandlerFailureFailsTheWorkerAndCountsTheRestAsDropped) {
   }());
 }
 
+TEST(QueueConsumer, TrySendTellsAFullQueueFromAClosedOne) {
+  fluid::run([]() -> Task<> {
+    QueueConsumerWorker<int> consumer(ignore_nothing, {.name = "bounded"}, {.capacity = 1});
+    EXPECT_EQ(consumer.try_send(1), SendResult::accepted);
+    EXPECT_EQ(consumer.try_send(2), SendResult::full);  // try again later
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_EQ(consumer.try_send(3), SendResult::closed);  // never again
+    EXPECT_EQ(consumer.processed_count(), 1u);
+  }());
+}
+
 TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
   fluid::run([]() -> Task<> {
     std::vector<int> handled;
@@ -245,7 +272,7 @@ TEST(QueueConsumer, BoundedQueueRefusesWhenFullAndAsyncSendWaitsForRoom) {
         {.name = "bounded"}, {.capacity = 2});
     EXPECT_TRUE(consumer.try_send(1));
     EXPECT_TRUE(consumer.try_send(2));
-    EXPECT_FALSE(consumer.try_send(3));
+    EXPECT_FALSE(consumer.try_send(3));  // full: tests false like closed
     try {
       consumer.send(3);
       ADD_FAILURE() << "send to a full queue did not throw";
@@ -391,4 +418,193 @@ TEST(QueueConsumer, EmptyHandlerIsRejectedAtConstruction) {
 TEST(QueueConsumer, DefaultNameComesFromTheClassWithoutTemplateArguments) {
   QueueConsumerWorker<long> consumer([](long) -> Task<> { co_return; });
   EXPECT_EQ(consumer.worker_name(), "queue_consumer_worker");
+}
+
+TEST(QueueConsumer, AConsumerItsGroupNeverStartedCountsLogsAndRefusesOnceTheGroupStopped) {
+  CapturedLog log;
+  fluid::run([&]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>(ignore_nothing, WorkerOptions{.name = "late"});
+    consumer->send(1);
+    consumer->send(2);
+    Workers group({std::make_shared<CannotStart>(), consumer}, {.name = "group"});
+    EXPECT_THROW(co_await group.startup(), std::runtime_error);
+    EXPECT_TRUE(group.is_stopped());
+    EXPECT_EQ(consumer->worker_state(), WorkerState::init);
+    EXPECT_EQ(consumer->queue_size(), 0u);
+    EXPECT_EQ(consumer->dropped_count(), 2u);
+    EXPECT_TRUE(log.contains("late dropped 2 queued message(s): the consumer was never started")) << log.text();
+    try {
+      consumer->send(3);
+      ADD_FAILURE() << "send() to a consumer that will never start was accepted";
+    } catch (const QueueClosedError& e) {
+      EXPECT_NE(std::string(e.what()).find("never started"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(consumer->try_send(4));
+    EXPECT_THROW(co_await consumer->startup(), WorkerStartError);
+  }());
+}
+
+TEST(QueueConsumer, AConsumerInANestedGroupNeverStartedIsRetiredWithIt) {
+  fluid::run([]() -> Task<> {
+    auto consumer = std::make_shared<QueueConsumerWorker<int>>(ignore_nothing);
+    consumer->send(1);
+    auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{consumer}, WorkersOptions{.name = "inner"});
+    Workers outer({std::make_shared<CannotStart>(), inner}, {.name = "outer"});
+    EXPECT_THROW(co_await outer.startup(), std::runtime_error);
+    EXPECT_EQ(inner->worker_state(), WorkerState::init);
+    EXPECT_EQ(consumer->dropped_count(), 1u);
+    EXPECT_THROW(consumer->send(2), QueueClosedError);
+  }());
+}
+
+TEST(QueueConsumer, AConsumerDestroyedWithoutEverStartingLogsWhatItHeld) {
+  CapturedLog log;
+  {
+    QueueConsumerWorker<int> consumer(ignore_nothing, {.name = "forgotten"});
+    consumer.send(1);
+    consumer.send(2);
+    consumer.send(3);
+  }
+  EXPECT_TRUE(log.contains("forgotten dropped 3 queued message(s): the consumer was destroyed without ever being started"))
+      << log.text();
+}
+
+// ---- concurrency and handler timeouts ---------------------------------------
+
+TEST(QueueConsumer, ConcurrencyRunsUpToThatManyHandlersAtOnceAndNoMore) {
+  fluid::run([]() -> Task<> {
+    int in_flight = 0;
+    int most_in_flight = 0;
+    std::vector<int> handled;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          most_in_flight = std::max(most_in_flight, ++in_flight);
+          co_await sleep(10ms);
+          --in_flight;
+          handled.push_back(m);
+        },
+        {.name = "pool"}, {.concurrency = 3});
+    for (int i = 0; i < 9; ++i) consumer.send(i);
+    co_await consumer.startup();
+    co_await consumer.shutdown();  // drains
+    EXPECT_EQ(most_in_flight, 3);
+    std::sort(handled.begin(), handled.end());
+    EXPECT_EQ(handled, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+    EXPECT_EQ(consumer.processed_count(), 9u);
+    EXPECT_EQ(consumer.dropped_count(), 0u);
+    EXPECT_EQ(consumer.worker_state(), WorkerState::stopped);
+    const auto status = co_await consumer.status();
+    EXPECT_EQ(status["concurrency"], 3);
+    EXPECT_EQ(status["handler_latency"]["count"], 9);
+  }());
+}
+
+TEST(QueueConsumer, ConcurrentHandlersTakeMessagesSentWhileTheyRun) {
+  fluid::run([]() -> Task<> {
+    std::vector<int> handled;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          co_await sleep(1ms);
+          handled.push_back(m);
+        },
+        {}, {.concurrency = 2});
+    co_await consumer.startup();
+    for (int i = 0; i < 20; ++i) {
+      consumer.send(i);
+      co_await sleep(i % 3 == 0 ? 2ms : 0ms);
+    }
+    co_await consumer.shutdown();
+    EXPECT_EQ(handled.size(), 20u);
+    EXPECT_EQ(consumer.processed_count(), 20u);
+  }());
+}
+
+TEST(QueueConsumer, AHandlerPastItsTimeoutIsCancelledCountedAsFailedAndTheConsumerGoesOn) {
+  CapturedLog log;
+  fluid::run([&]() -> Task<> {
+    std::vector<int> handled;
+    bool slow_one_cancelled = false;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          try {
+            if (m == 1) co_await sleep(1h);
+          } catch (const boost::system::system_error&) {
+            slow_one_cancelled = true;
+            throw;
+          }
+          handled.push_back(m);
+        },
+        {.name = "impatient"}, {.handler_timeout = 20ms});
+    consumer.send(1);
+    consumer.send(2);
+    co_await consumer.startup();
+    co_await consumer.shutdown();
+    EXPECT_TRUE(slow_one_cancelled);
+    EXPECT_EQ(handled, (std::vector<int>{2}));
+    EXPECT_EQ(consumer.failed_count(), 1u);
+    EXPECT_EQ(consumer.processed_count(), 2u);
+    EXPECT_EQ(consumer.stop_reason(), StopReason::normal);
+    EXPECT_EQ((co_await consumer.status())["failed"], 1);
+  }());
+  EXPECT_TRUE(log.contains("impatient: a handler ran past its timeout of 20ms")) << log.text();
+}
+
+TEST(QueueConsumer, AFailingHandlerAmongConcurrentOnesFailsTheConsumerOnceTheOthersFinished) {
+  fluid::run([]() -> Task<> {
+    bool slow_one_finished = false;
+    QueueConsumerWorker<int> consumer(
+        [&](int m) -> Task<> {
+          if (m == 1) {
+            co_await sleep(30ms);
+            slow_one_finished = true;
+            co_return;
+          }
+          co_await sleep(1ms);
+          throw std::runtime_error("cannot handle " + std::to_string(m));
+        },
+        {}, {.concurrency = 2});
+    for (int i = 1; i <= 5; ++i) consumer.send(i);
+    co_await consumer.startup();
+    std::string error;
+    try {
+      co_await consumer.wait_for_shutdown();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error, "cannot handle 2");
+    EXPECT_TRUE(slow_one_finished);
+    EXPECT_EQ(consumer.failed_count(), 1u);
+    EXPECT_EQ(consumer.processed_count(), 2u);
+    EXPECT_EQ(consumer.dropped_count(), 3u);
+  }());
+}
+
+TEST(QueueConsumer, AForcedStopCancelsEveryHandlerInFlightWithoutCountingThemAsFailed) {
+  fluid::run([]() -> Task<> {
+    int cancelled = 0;
+    QueueConsumerWorker<int> consumer(
+        [&](int) -> Task<> {
+          try {
+            co_await sleep(1h);
+          } catch (const boost::system::system_error&) {
+            ++cancelled;
+            throw;
+          }
+        },
+        {.stopping_grace_period = 20ms}, {.concurrency = 2, .handler_timeout = 1h});
+    for (int i = 0; i < 3; ++i) consumer.send(i);
+    co_await consumer.startup();
+    co_await sleep(5ms);
+    co_await consumer.shutdown();
+    EXPECT_EQ(consumer.worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(cancelled, 2);
+    EXPECT_EQ(consumer.failed_count(), 0u);
+    EXPECT_EQ(consumer.processed_count(), 2u);
+    EXPECT_EQ(consumer.dropped_count(), 1u);
+  }());
+}
+
+TEST(QueueConsumer, AZeroConcurrencyOrANonPositiveTimeoutFailsAtConstruction) {
+  EXPECT_THROW(QueueConsumerWorker<int>(ignore_nothing, {}, {.concurrency = 0}), FluidError);
+  EXPECT_THROW(QueueConsumerWorker<int>(ignore_nothing, {}, {.handler_timeout = 0ms}), FluidError);
 }

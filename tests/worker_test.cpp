@@ -217,6 +217,22 @@ TEST(Worker, SecondStartupThrowsWorkerStartErrorNamingTheWorker) {
   }());
 }
 
+TEST(Worker, ARetiredWorkerCannotBeStartedAndRetiringAStartedOneChangesNothing) {
+  fluid::run([]() -> Task<> {
+    RecordingWorker retired({.name = "retired"});
+    retired.retire_unstarted();
+    EXPECT_EQ(retired.worker_state(), WorkerState::init);
+    EXPECT_THROW(co_await retired.startup(), WorkerStartError);
+    EXPECT_TRUE(retired.calls.empty());
+    RecordingWorker running;
+    co_await running.startup();
+    running.retire_unstarted();
+    EXPECT_TRUE(running.is_running());
+    co_await running.shutdown();
+    EXPECT_EQ(running.stop_reason(), StopReason::normal);
+  }());
+}
+
 TEST(Worker, AConcurrentSecondStartupIsRejectedWithoutTouchingTheStartedWorker) {
   // Two loops race to start one worker. The loser used to store its own
   // executor in the worker before it was rejected, overwriting the winner's.

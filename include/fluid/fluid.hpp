@@ -15,6 +15,8 @@
 #include "fluid/metrics.hpp"
 #include "fluid/metrics_registry.hpp"
 #include "fluid/queue_consumer.hpp"
+#include "fluid/queue_options.hpp"
+#include "fluid/send_result.hpp"
 #include "fluid/serve.hpp"
 #include "fluid/status_server.hpp"
 #include "fluid/task.hpp"

@@ -4,8 +4,14 @@
 
 #include "fluid/detail/latency_histogram.hpp"
 #include "fluid/detail/queue_gate.hpp"
+#include "fluid/detail/when_all.hpp"
 #include "fluid/errors.hpp"
+#include "fluid/queue_options.hpp"
+#include "fluid/send_result.hpp"
 #include "fluid/worker.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <chrono>
 #include <deque>
@@ -30,18 +36,24 @@ template <class T>
 class QueueConsumer : public Worker {
  public:
   explicit QueueConsumer(WorkerOptions options = {}, QueueOptions queue = {})
-      : Worker(std::move(options)), gate_(queue) {}
+      : Worker(options), gate_(queue, options.name) {}
+  /// A consumer never started takes its messages with it: counted and logged.
+  ~QueueConsumer() override {
+    if (!this->has_started()) close_and_drop("the consumer was destroyed without ever being started", false);
+  }
 
   /// Enqueues `message`. Thread-safe, never blocks; works before startup().
   /// @throws QueueClosedError once the queue is closed (stopped, or drained
   ///         while stopping); QueueFullError if bounded and full.
   void send(T message) {
     const auto result = offer(message);
-    if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name());
+    if (result != SendResult::accepted) gate_.throw_rejected(result, worker_name(), has_started());
   }
 
-  /// Like send(), but reports a closed or full queue by returning false.
-  bool try_send(T message) { return offer(message) == SendResult::accepted; }
+  /// Like send(), but returns what came of it instead of throwing: accepted,
+  /// closed (it never will be accepted) or full (try again, or async_send()).
+  /// Tests true when accepted. Thread-safe, never blocks.
+  SendResult try_send(T message) { return offer(message); }
 
   /// Enqueues `message`, waiting for room if the queue is bounded and full
   /// (backpressure). Call from a coroutine on any executor.
@@ -62,7 +74,7 @@ class QueueConsumer : public Worker {
         if (result == SendResult::full) co_await gate_.room_ready.wait(ticket);
       } while (result == SendResult::full);
     }
-    if (result == SendResult::closed) gate_.throw_rejected(result, worker_name());
+    if (result == SendResult::closed) gate_.throw_rejected(result, worker_name(), has_started());
   }
 
   /// Messages accepted and not yet handed to the consumer. Thread-safe.
@@ -71,6 +83,9 @@ class QueueConsumer : public Worker {
   std::uint64_t processed_count() const { return gate_.processed(); }
   /// Messages accepted but never handed over (forced stop, discard).
   std::uint64_t dropped_count() const { return gate_.dropped(); }
+  /// Messages handed over whose handler threw or ran past handler_timeout
+  /// (counted in processed_count() too).
+  std::uint64_t failed_count() const { return gate_.failed(); }
 
   /// The next message, or nullopt after `timeout`, or nullopt at once when
   /// the consumer should return: stopping with the queue drained (which
@@ -90,8 +105,9 @@ class QueueConsumer : public Worker {
     }
   }
 
-  /// Worker status plus "queue_size", "processed", "dropped", "capacity" and,
-  /// for consumers that run consume(), "handler_latency" (see LatencyHistogram).
+  /// Worker status plus "queue_size", "processed", "dropped", "failed",
+  /// "capacity", "concurrency" and, for consumers that run consume(),
+  /// "handler_latency" (see LatencyHistogram).
   Task<nlohmann::json> status() override {
     auto out = co_await Worker::status();
     out.update(gate_.status());
@@ -109,11 +125,46 @@ class QueueConsumer : public Worker {
 
  protected:
   /// Hands every message to `handle` (a callable returning Task<>) in
-  /// order, one at a time, until the queue is closed (stopped and drained,
-  /// or discarded). Takes the lock once per batch, not once per message, and
-  /// records each handler's latency. The run() of the ready-made consumers.
+  /// order until the queue is closed (stopped and drained, or discarded),
+  /// and records each handler's latency. The run() of the ready-made
+  /// consumers. One handler at a time unless QueueOptions::concurrency says
+  /// more, each within QueueOptions::handler_timeout if set. A handler that
+  /// throws fails the consumer (the handlers still running finish first).
   template <class Handle>
   Task<> consume(Handle handle) {
+    if (gate_.options().concurrency > 1 || gate_.options().handler_timeout) {
+      co_await consume_concurrently(std::move(handle));
+      co_return;
+    }
+    std::exception_ptr failure;
+    try {
+      co_await consume_in_order(std::move(handle));
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      // Out of the loop, only a handler's exception or the forced stop's
+      // cancellation: counted here, not with a try around every handler.
+      const auto cancellation = co_await boost::asio::this_coro::cancellation_state;
+      count_failure(cancellation.cancelled());
+      std::rethrow_exception(failure);
+    }
+  }
+
+  void on_worker_stopped() noexcept override {
+    if (this->has_started()) {
+      close_and_drop("the consumer stopped before handing them over", true);
+    } else {
+      close_and_drop("the consumer was never started (its group stopped first)", false);
+    }
+    Worker::on_worker_stopped();
+  }
+
+ private:
+  // consume() one handler at a time, in order: the lock once per batch, not
+  // once per message.
+  template <class Handle>
+  Task<> consume_in_order(Handle handle) {
     for (;;) {
       const bool more = co_await next_batch();  // not in the condition: GCC PR 106188
       if (!more) break;
@@ -141,12 +192,6 @@ class QueueConsumer : public Worker {
     }
   }
 
-  void on_worker_stopped() noexcept override {
-    close_and_drop("the consumer stopped before handing them over", true);
-    Worker::on_worker_stopped();
-  }
-
- private:
   // Moves everything queued into batch_, waiting for at least one message.
   // False when the consumer should return (drained or closed).
   Task<bool> next_batch() {
@@ -164,6 +209,74 @@ class QueueConsumer : public Worker {
           co_return true;
         }
         if (finish_if_drained()) co_return false;
+        gate_.consumer_waits();
+      }
+      co_await gate_.message_ready.wait(ticket);
+    }
+  }
+
+  // consume() with options().concurrency lanes, each taking the next message
+  // and awaiting its handler, until the queue closes or a handler fails.
+  template <class Handle>
+  Task<> consume_concurrently(Handle handle) {
+    lanes_stopped_ = false;
+    co_await detail::when_all(gate_.options().concurrency, [this, &handle](std::size_t) { return lane(handle); });
+  }
+
+  template <class Handle>
+  Task<> lane(Handle& handle) {
+    for (;;) {
+      auto message = co_await next_for_lane();
+      if (!message) co_return;
+      gate_.handed_over(1);
+      std::exception_ptr failure;
+      try {
+        co_await handle_in_time(handle, std::move(*message));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (!failure) continue;
+      const auto cancellation = co_await boost::asio::this_coro::cancellation_state;
+      count_failure(cancellation.cancelled());
+      lanes_stopped_ = true;  // the other lanes take no more
+      gate_.message_ready.notify_all();
+      std::rethrow_exception(failure);
+    }
+  }
+
+  // A handler threw: a failed message, unless the consumer was being
+  // cancelled (`cancelled`), which is its forced stop reaching the handler.
+  void count_failure(boost::asio::cancellation_type cancelled) noexcept {
+    if (cancelled == boost::asio::cancellation_type::none) gate_.count_failed();
+  }
+
+  // Awaits one handler, cancelled past options().handler_timeout.
+  template <class Handle>
+  Task<> handle_in_time(Handle& handle, T message) {
+    const auto started = std::chrono::steady_clock::now();
+    if (const auto timeout = gate_.options().handler_timeout) {
+      using namespace boost::asio::experimental::awaitable_operators;
+      const auto first = co_await (handle(std::move(message)) || fluid::sleep(*timeout));
+      if (first.index() == 1) gate_.timed_out(worker_name());
+    } else {
+      co_await handle(std::move(message));
+    }
+    latency_.record(std::chrono::steady_clock::now() - started);
+  }
+
+  // The next message for a lane; nullopt when the lanes should return.
+  Task<std::optional<T>> next_for_lane() {
+    for (;;) {
+      const auto ticket = gate_.message_ready.ticket();
+      {
+        std::lock_guard lock(gate_.mutex);
+        if (lanes_stopped_ || !keeps_consuming()) co_return std::nullopt;
+        if (!queue_.empty()) {
+          std::optional<T> message(std::move(queue_.front()));
+          queue_.pop_front();
+          co_return message;
+        }
+        if (finish_if_drained()) co_return std::nullopt;
         gate_.consumer_waits();
       }
       co_await gate_.message_ready.wait(ticket);
@@ -245,6 +358,7 @@ class QueueConsumer : public Worker {
   std::deque<T> batch_;  // taken from queue_ by consume(), touched only on the worker's executor
   detail::LatencyHistogram latency_;
   std::size_t latency_span_ = 1;  // handlers timed per clock read, touched only on the worker's executor
+  bool lanes_stopped_ = false;    // a lane's handler failed: take no more (worker's executor only)
 };
 
 /// A queue consumer that awaits `on_message(message)` for each message, in

@@ -92,7 +92,8 @@ class Worker {
 
   /// Starts the worker and returns once on_startup() has completed, so
   /// "started" means "ready".
-  /// @throws WorkerStartError if the worker was already started.
+  /// @throws WorkerStartError if the worker was already started, or retired
+  ///         (retire_unstarted()).
   /// @throws FluidError for a bad grace period (option or environment).
   /// @throws whatever on_startup() threw (the worker's failure, as
   ///         wait_for_shutdown() reports it); the worker then ends stopped.
@@ -125,6 +126,17 @@ class Worker {
   /// Returns is_running(): false tells the caller the sleep was cut short by a
   /// stop request (or that one had already come).
   [[nodiscard]] Task<bool> sleep_while_running(std::chrono::steady_clock::duration d);
+
+  /// Tells a worker still in init that it will never be started: its group
+  /// stopped first (a sibling failed to start, or the stop came before its
+  /// turn). Layers that accept work close their inputs and account for what
+  /// they held (on_worker_stopped()): a queue consumer counts and logs its
+  /// messages as dropped and refuses new ones. The worker stays init and a
+  /// later startup() throws WorkerStartError. Once; no effect on a worker
+  /// that has started. A group calls it on the children it never started
+  /// when it stops (and on all of them when it is retired itself). Call it
+  /// where startup() would have been called.
+  void retire_unstarted() noexcept;
 
   /// Completes once a stop has been requested: at once if the worker is
   /// stopping or stopped already, else when it leaves running. Lets run()
@@ -163,9 +175,11 @@ class Worker {
   /// and code ("normal shutdown" 0, "forced shutdown" 1, error message 2).
   /// An exception thrown here is logged and otherwise ignored. Default: nothing.
   virtual void after_shutdown(std::string_view reason, int code);
-  /// For layers that accept work (queues): called once when the worker has
-  /// stopped, before after_shutdown(), on the worker's executor, to close
-  /// inputs and account for what was left. Overrides must call the base.
+  /// For layers that accept work (queues): called once, to close inputs and
+  /// account for what was left, when the worker has stopped (before
+  /// after_shutdown(), on the worker's executor) or, for one never started,
+  /// when it is retired (retire_unstarted(); has_started() is then false).
+  /// Overrides must call the base.
   virtual void on_worker_stopped() noexcept;
 
  private:

@@ -162,6 +162,8 @@ class Workers : public Worker {
   Task<> run() final;
   /// Stops every child and waits for all; rethrows the first failure.
   Task<> on_shutdown() final;
+  /// Retires the children never started (retire_unstarted()): they never will be.
+  void on_worker_stopped() noexcept override;
 
  private:
   using Child = detail::WorkersChild;

@@ -67,8 +67,7 @@ void Listeners::tell_one(Lock& lock, const Pending& pending) {
     try {
       target->listener(pending.change);
     } catch (...) {
-      logger()->error("{}: a state listener threw: {}", pending.change.worker,
-                      error_message(std::current_exception()));
+      logger()->error("{}: a state listener threw: {}", pending.change.worker, error_message(std::current_exception()));
     }
     lock.lock();
   }

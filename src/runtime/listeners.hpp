@@ -49,8 +49,8 @@ class Listeners {
 
   std::vector<std::shared_ptr<Entry>> entries_;
   std::vector<Pending> queue_;
-  std::uint64_t queued_ = 0;  // sequence of the next Pending
-  std::thread::id teller_;  // none: nobody is telling
+  std::uint64_t queued_ = 0;      // sequence of the next Pending
+  std::thread::id teller_;        // none: nobody is telling
   std::condition_variable told_;  // the teller has finished
 };
 

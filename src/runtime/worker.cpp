@@ -255,6 +255,9 @@ Task<> Worker::startup() {
     if (core->state.load() != WorkerState::init) {
       throw WorkerStartError("worker " + name + ": startup() called concurrently on a worker already started");
     }
+    if (core->outcome.retired) {
+      throw WorkerStartError("worker " + name + ": startup() on a worker retired unstarted (its group stopped first)");
+    }
     core->name = name;
     core->grace = grace;
     // Before the state leaves init: whoever sees "running" may use it.
@@ -466,6 +469,15 @@ Task<bool> Worker::sleep_while_running(std::chrono::steady_clock::duration d) {
     const bool notified = co_await core_->changed.wait(seen, deadline);
     if (!notified) co_return is_running();
   }
+}
+
+void Worker::retire_unstarted() noexcept {
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->state.load() != WorkerState::init || core_->outcome.retired) return;
+    core_->outcome.retired = true;
+  }
+  on_worker_stopped();
 }
 
 Task<> Worker::stop_requested() {

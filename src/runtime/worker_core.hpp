@@ -28,6 +28,7 @@ struct Outcome {
   bool own_failure : 1 = false;   // the failure being carried is not a reaction to `forced`
   bool forced_child : 1 = false;  // a group some of whose children were forced: reason forced
   bool finished : 1 = false;      // after_shutdown() returned; nothing touches the Worker any more
+  bool retired : 1 = false;       // never started, and never will be (retire_unstarted())
   StopReason reason = StopReason::normal;  // meaningful once finished
   std::exception_ptr error;          // the failure, once finished with reason failed
   std::exception_ptr startup_error;  // what on_startup() threw

@@ -320,6 +320,17 @@ Task<> Workers::on_shutdown() {
   rethrow_first_failure();
 }
 
+void Workers::on_worker_stopped() noexcept {
+  std::vector<std::shared_ptr<Worker>> children;
+  try {
+    std::lock_guard lock(state_->mutex);
+    for (auto& child : state_->children) children.push_back(child.worker);
+  } catch (...) {  // out of memory: nothing retired, the children's destructors still count their messages
+  }
+  for (auto& child : children) child->retire_unstarted();
+  Worker::on_worker_stopped();
+}
+
 // ---------------------------------------------------------------- changing
 
 Task<> Workers::remove_child(std::string key) {

@@ -4,6 +4,8 @@
 /// counting and wake-ups. QueueConsumer<T> adds only the typed deque.
 
 #include "fluid/detail/notifier.hpp"
+#include "fluid/queue_options.hpp"
+#include "fluid/send_result.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,24 +17,14 @@
 
 namespace fluid {
 
-/// How a queue consumer holds messages and what it does with them on stop.
-struct QueueOptions {
-  /// Most messages held at once; 0 means unbounded.
-  std::size_t capacity = 0;
-  /// On graceful stop, consume what is queued (true) or discard and count it.
-  bool drain_on_stop = true;
-};
-
-/// What an attempt to enqueue a message came to.
-enum class SendResult { accepted, closed, full };
-
 namespace detail {
 
 /// Admission control and bookkeeping shared by every QueueConsumer<T>.
 /// The typed deque of the consumer is guarded by `mutex`.
 class QueueGate {
  public:
-  explicit QueueGate(QueueOptions options) : options_(options) {}
+  /// @throws FluidError naming `worker` if `options` are out of range.
+  QueueGate(QueueOptions options, std::string_view worker);
 
   const QueueOptions& options() const noexcept { return options_; }
   std::mutex mutex;
@@ -56,6 +48,12 @@ class QueueGate {
   std::size_t pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
   std::uint64_t processed() const noexcept { return processed_.load(std::memory_order_relaxed); }
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  /// Messages handed over whose handler threw or timed out.
+  std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
+  /// A handler threw or timed out. On the consumer's executor.
+  void count_failed() noexcept { failed_.fetch_add(1, std::memory_order_relaxed); }
+  /// Logs a handler that outlived handler_timeout; the message counts as failed.
+  void timed_out(std::string_view worker) noexcept;
   /// `count` messages were handed to the consumer; wakes senders waiting for
   /// room. Called by the consumer only (one writer of processed()), once per
   /// message: inline, and no locked read-modify-write it can do without.
@@ -94,10 +92,12 @@ class QueueGate {
     QueueGate& gate_;
   };
 
-  /// {"queue_size", "processed", "dropped", "capacity"} for status().
+  /// {"queue_size", "processed", "dropped", "failed", "capacity",
+  /// "concurrency"} for status().
   nlohmann::json status() const;
-  /// The error send() throws for `result` (closed or full), naming `worker`.
-  [[noreturn]] void throw_rejected(SendResult result, std::string_view worker) const;
+  /// The error send() throws for `result` (closed or full), naming `worker`
+  /// and, when closed, whether it ever `started` (else it was retired).
+  [[noreturn]] void throw_rejected(SendResult result, std::string_view worker, bool started) const;
 
  private:
   QueueOptions options_;
@@ -107,6 +107,7 @@ class QueueGate {
   std::atomic<std::size_t> senders_waiting_{0};
   std::atomic<std::uint64_t> processed_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> failed_{0};
 };
 
 }  // namespace detail
