@@ -3,6 +3,7 @@
 #include "fluid/errors.hpp"
 #include "fluid/log.hpp"
 #include "fluid/worker_tree.hpp"
+#include "runtime/backoff.hpp"
 #include "runtime/worker_control.hpp"
 
 #include <boost/asio/this_coro.hpp>
@@ -12,7 +13,6 @@
 #include <functional>
 #include <cmath>
 #include <mutex>
-#include <random>
 #include <unordered_map>
 
 namespace fluid {
@@ -79,15 +79,6 @@ struct Workers::State {
   std::optional<detail::WorkerControl> group;  // the group itself, for the children's finish hooks
   std::string group_name;
 };
-
-namespace {
-
-double jitter_factor(double jitter) {
-  thread_local std::mt19937 random{std::random_device{}()};
-  return 1.0 + std::uniform_real_distribution<double>(-jitter, jitter)(random);
-}
-
-}  // namespace
 
 Workers::Workers(std::vector<std::shared_ptr<Worker>> workers, WorkersOptions options)
     : Worker(WorkerOptions{std::move(options.name), options.stopping_grace_period}),
@@ -325,10 +316,7 @@ bool Workers::supervise_exits() {
                        (child.last_error.empty() ? std::string() : "; last error: " + child.last_error));
     }
     child.recent.push_back(now);
-    const double exponent = static_cast<double>(child.recent.size() - 1);
-    const double base = static_cast<double>(backoff_.initial.count()) * std::pow(backoff_.multiplier, exponent);
-    const double capped = std::min(base, static_cast<double>(backoff_.max.count()));
-    const auto delay = std::chrono::milliseconds(std::llround(capped * jitter_factor(backoff_.jitter)));
+    const auto delay = detail::backoff_delay(backoff_, child.recent.size());
     child.restart_at = now + delay;
     logger()->warn("{}: restarting {} in {}ms (restart {} of at most {} within {}ms)", worker_name(),
                    worker->worker_name(), delay.count(), child.recent.size(), intensity_.max_restarts,

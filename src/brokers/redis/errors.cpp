@@ -1,0 +1,13 @@
+#include "brokers/redis/errors.hpp"
+
+namespace fluid::redis {
+
+RedisReplyError::RedisReplyError(std::string_view address, std::string_view command, std::string reply)
+    : BrokerError(std::string(address) + ": " + std::string(command) + ": " + reply), reply_(std::move(reply)) {}
+
+std::string_view RedisReplyError::code() const noexcept {
+  const std::string_view text = reply_;
+  return text.substr(0, text.find(' '));
+}
+
+}  // namespace fluid::redis
