@@ -21,6 +21,7 @@ RedisServer& shared_server() {
 }
 
 std::string why_no_redis() {
+  if (!FLUID_WITH_REDIS) return "this build of fluid has no Redis broker (FLUID_WITH_REDIS=OFF)";
   return RedisServer::binary() ? std::string() : "redis-server not found on PATH (apt-get install redis-server)";
 }
 
