@@ -25,15 +25,20 @@ std::string missing_entry_point(const TaskDefinition& task) {
          "fluid::task_cli(): no process entry point is installed";
 }
 
-Task<> run_executor(TaskContext& ctx) {
+/// Runs the attempt through the installed process runner.
+Task<> run_in_child(TaskContext& ctx) {
+  const auto runner = process_runner();  // kept in this frame while its coroutine runs
+  if (!runner) throw CpuBoundEntryPointError(missing_entry_point(ctx.task()));
+  co_await runner(ctx);
+}
+
+/// The attempt's body: the executor itself (loop and thread modes, and in a
+/// process-mode child), or the child process. Not a coroutine: one frame less
+/// per run.
+Task<> executor_body(TaskContext& ctx) {
   const auto& task = ctx.task();
-  if (task.cpu_bound() && !is_in_cpu_process()) {
-    const auto runner = process_runner();
-    if (!runner) throw CpuBoundEntryPointError(missing_entry_point(task));
-    co_await runner(ctx);
-    co_return;
-  }
-  co_await task.execute(ctx, ctx.params());
+  if (task.cpu_bound() && !is_in_cpu_process()) return run_in_child(ctx);
+  return task.execute(ctx, ctx.params());
 }
 
 void finish(AttemptControl& control, std::exception_ptr error) {
@@ -50,7 +55,7 @@ void finish(AttemptControl& control, std::exception_ptr error) {
 EntryPoint executor_thread(std::shared_ptr<Attempt> attempt) {
   std::exception_ptr error;
   try {
-    co_await run_executor(*attempt->context);
+    co_await executor_body(*attempt->context);
   } catch (...) {
     error = std::current_exception();
   }

@@ -26,6 +26,7 @@ std::string retry_text(const TaskRun& run, const TaskDefinition& task, milliseco
 }
 
 void log_verdict(const Verdict& verdict, const TaskRun& run, const TaskDefinition& task) {
+  if (!logger()->should_log(verdict.level)) return;
   auto shown = run;
   shown.state = verdict.state;
   shown.error = verdict.error;
@@ -65,36 +66,33 @@ Task<> await_executor(const RunSlot& slot) {
                                                              deadline_after(ignores_cancellation_after));
   if (returned) co_return;
   logger()->warn("{} - its executor ignores its cancellation: its slot stays busy until it returns",
-                 slot.run.name_id());
+                 slot.run().name_id());
   co_await executor_finished(control);
 }
 
-Task<> drive(std::shared_ptr<RunnerState> state, std::shared_ptr<RunSlot> slot, asio::any_io_executor executor) {
-  const auto& task = state->core->task(slot->run.task);
-  const bool threaded = task.options().execution == Execution::thread;
-  if (threaded) executor = state->core->thread_executor();
-  const auto end = co_await run_attempt(slot->attempt, executor, !threaded, task.options().timeout);
-  const auto verdict = judge(end, task, slot->run, true);
-  if (verdict.record) {
-    log_verdict(verdict, slot->run, task);
-    const Outcome outcome{verdict.state, verdict.error, verdict.retry_in, verdict.requeue};
-    co_await record_end(*state, slot->run, slot->lease, outcome);
-  } else {
-    log_run(spdlog::level::warn, slot->run, "lease lost: the run belongs to a later attempt, nothing recorded");
-  }
-  mark_settled(*state, *slot);
-  if (end.how == AttemptEnd::How::stopped) co_await await_executor(*slot);
-  free_slot(*state, *slot);
-}
-
-/// The bottom frame of a held run's own awaitable thread.
-EntryPoint run_thread(std::shared_ptr<RunnerState> state, std::shared_ptr<RunSlot> slot,
-                      asio::any_io_executor executor) {
+/// Runs the attempt of the held run `slot`, records how it ended, and frees
+/// its slot once the executor has returned: the bottom frame of the run's own
+/// awaitable thread.
+EntryPoint drive(std::shared_ptr<RunnerState> state, std::shared_ptr<RunSlot> slot, asio::any_io_executor executor) {
   try {
-    co_await drive(state, slot, std::move(executor));
+    const auto& task = state->core->task(slot->run().task);
+    const bool threaded = task.options().execution == Execution::thread;
+    if (threaded) executor = state->core->thread_executor();
+    const auto end = co_await run_attempt(slot->attempt, executor, !threaded, task.options().timeout);
+    const auto verdict = judge(end, task, slot->run(), true);
+    if (verdict.record) {
+      log_verdict(verdict, slot->run(), task);
+      const Outcome outcome{verdict.state, verdict.error, verdict.retry_in, verdict.requeue};
+      co_await record_end(*state, slot->run(), slot->lease, outcome);
+    } else {
+      log_run(spdlog::level::warn, slot->run(), "lease lost: the run belongs to a later attempt, nothing recorded");
+    }
+    mark_settled(*state, *slot);
+    if (end.how == AttemptEnd::How::stopped) co_await await_executor(*slot);
+    free_slot(*state, *slot);
   } catch (...) {
     // Only the loop's teardown cancels a held run's coroutine: nothing to record.
-    logger()->debug("{} - abandoned: {}", slot->run.name_id(), error_message(std::current_exception()));
+    logger()->debug("{} - abandoned: {}", slot->run().name_id(), error_message(std::current_exception()));
   }
 }
 
@@ -128,7 +126,7 @@ Task<> record_end(RunnerState& state, const TaskRun& run, Lease lease, Outcome o
 void launch_run(std::shared_ptr<RunnerState> state, std::shared_ptr<RunSlot> slot, asio::any_io_executor executor,
                 bool start_inline) {
   auto start = [state = std::move(state), slot = std::move(slot), executor]() mutable {
-    launch_thread(run_thread(std::move(state), std::move(slot), executor), executor, asio::cancellation_slot());
+    launch_thread(drive(std::move(state), std::move(slot), executor), executor, asio::cancellation_slot());
   };
   // A strand of its own is posted to: dispatching would run it on the
   // claimer's thread, serialized with the claims instead of beside them.

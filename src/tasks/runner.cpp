@@ -48,7 +48,7 @@ void RunnerWorker::on_feed_event(const TaskEvent& event) {
   {
     std::lock_guard lock(state_->mutex);
     for (const auto& [token, slot] : state_->slots) {
-      if (slot->run.id == event.run.id && !slot->settled) held.push_back(slot);
+      if (slot->run().id == event.run.id && !slot->settled) held.push_back(slot);
     }
   }
   for (const auto& slot : held) slot->attempt->control->request_stop(StopCause::abort, event.run.error);
@@ -172,30 +172,16 @@ Task<> RunnerWorker::take(ClaimResult result) {
 }
 
 Task<> RunnerWorker::start(TaskRun run, Lease lease) {
+  // Params are checked where they are parsed: a typed task's executor throws
+  // TaskParamsError before running, and the attempt fails, never retried.
   auto& state = *state_;
   const auto& task = state.core->task(run.task);
-  std::string rejected;
-  try {
-    (void)task.normalize_params(run.params);
-  } catch (const TaskParamsError& e) {
-    rejected = e.what();
-  }
-  if (!rejected.empty()) {
-    // Never retried; the consumer goes on (aio-fluid test_invalid_params_failure).
-    run.error = rejected;
-    log_run(spdlog::level::err, run, "params rejected");
-    const Outcome outcome{TaskState::failure, std::move(rejected), std::nullopt, false};
-    co_await record_end(state, run, std::move(lease), outcome);
-    co_return;
-  }
   state.core->publish(run);
-  const auto& log = logger();
-  if (log->should_log(spdlog::level::info)) {
+  if (logger()->should_log(spdlog::level::info)) {
     log_run(spdlog::level::info, run, "start - params " + state.core->shown(run).params.dump());
   }
   auto slot = std::make_shared<RunSlot>();
-  slot->attempt = TaskContextAccess::make_attempt(state.manager, task, run, lease.token);
-  slot->run = std::move(run);
+  slot->attempt = TaskContextAccess::make_attempt(state.manager, task, std::move(run), lease.token);
   slot->lease = std::move(lease);
   {
     std::lock_guard lock(state.mutex);
@@ -312,7 +298,7 @@ Task<> RunnerWorker::on_shutdown() {
   std::vector<TaskRun> stuck;
   {
     std::lock_guard lock(state.mutex);
-    for (const auto& [token, slot] : state.slots) stuck.push_back(slot->run);
+    for (const auto& [token, slot] : state.slots) stuck.push_back(slot->run());
   }
   for (const auto& run : stuck) {
     log_run(spdlog::level::warn, run,

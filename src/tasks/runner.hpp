@@ -25,10 +25,11 @@ namespace fluid::detail {
 
 /// A run this consumer holds: claimed, its executor not yet returned.
 struct RunSlot {
-  TaskRun run;  // as claimed, params in clear
   Lease lease;
-  std::shared_ptr<Attempt> attempt;
-  bool settled = false;  // its end is recorded (or its lease lost); guarded by RunnerState::mutex
+  std::shared_ptr<Attempt> attempt;  // its context holds the run as claimed, params in clear
+  bool settled = false;              // its end is recorded (or its lease lost); guarded by RunnerState::mutex
+
+  const TaskRun& run() const noexcept { return attempt->context->run(); }
 };
 
 /// What the runner and the coroutines of the runs it holds share.

@@ -127,7 +127,7 @@ Task<TaskRun> TaskManager::queue_from(std::string task, nlohmann::json params, E
   run.from_run_id = std::move(from_run_id);
   run.root_run_id = std::move(root_run_id);
   core->publish(run);
-  auto [stored, created] = co_await core->broker->enqueue(run, options.delay);
+  auto [stored, created] = co_await core->broker->enqueue(std::move(run), options.delay);
   if (created) core->publish(stored);
   co_return core->shown(std::move(stored));
 }
