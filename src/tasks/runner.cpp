@@ -105,12 +105,12 @@ Task<> RunnerWorker::claim_loop() {
     if (error) {
       // Broker errors pause claiming; the runs held go on (TASKS.md 3.4.5).
       if (is_cancellation(error)) std::rethrow_exception(error);
-      if (!failing) logger()->error("{}: claiming failed: {}", state.core->label(), error_message(error));
+      if (!failing) logger()->error("broker {} unavailable: {}", state.core->config.broker_url, error_message(error));
       failing = true;
       co_await sleep_while_running(config.sleep.value());
       continue;
     }
-    if (failing) logger()->info("{}: claiming again", state.core->label());
+    if (failing) logger()->info("broker {} available again", state.core->config.broker_url);
     failing = false;
     co_await take(std::move(result));
     co_await sleep(std::chrono::milliseconds(0));  // a batch at a time: the loop's other work goes on
