@@ -43,7 +43,7 @@ ScheduleWorker::ScheduleWorker(TaskManager& manager, std::shared_ptr<ManagerCore
 
 Task<> ScheduleWorker::run() {
   for (const auto& [name, task] : core_->registry) {
-    if (task.options().schedule) plans_.emplace(name, Plan{&task, {}, {}});
+    if (task.options().schedule && can_schedule(task)) plans_.emplace(name, Plan{&task, {}, {}});
   }
   if (plans_.empty() || !core_->config.schedule_tasks.value()) {
     co_await stop_requested();
@@ -102,6 +102,18 @@ Task<> ScheduleWorker::fire_due(Plan& plan, TimePoint now) {
     co_return;
   }
   plan.next = schedule.next_after(now, plan.anchor);
+}
+
+bool ScheduleWorker::can_schedule(const TaskDefinition& task) const {
+  // A scheduled run has no params: the task's defaults must do.
+  try {
+    (void)manager_.create_task_run(task.name());
+    return true;
+  } catch (const FluidError& e) {
+    logger()->error("{}: task '{}' has a schedule but cannot run without params, its slots never fire: {}",
+                    core_->label(), task.name(), e.what());
+    return false;
+  }
 }
 
 TaskRun ScheduleWorker::scheduled_run(const TaskDefinition& task, TimePoint slot) const {

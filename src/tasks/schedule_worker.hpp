@@ -27,6 +27,7 @@ class ScheduleWorker : public Worker {
     TimePoint anchor;
     TimePoint next;  // its next slot
   };
+  bool can_schedule(const TaskDefinition& task) const;
   Task<> anchor_all();
   Task<> fire_due(Plan& plan, TimePoint now);
   TaskRun scheduled_run(const TaskDefinition& task, TimePoint slot) const;

@@ -283,3 +283,25 @@ TEST(TaskScheduler, WithConsumeTasksOffItOnlySchedules) {
     co_await keeper.close();
   }());
 }
+
+// A scheduled run has no params: a task whose defaults do not fit is said to
+// never fire, once, rather than failing at every slot.
+TEST(TaskScheduler, ReportsAScheduledTaskThatCannotRunWithoutParams) {
+  const auto url = unique_memory_url();
+  CapturedLog log;
+  TaskManager keeper({.broker_url = url});
+  FiredRuns fired(keeper);
+  fluid::run([&]() -> Task<> {
+    co_await keeper.open();
+    TaskScheduler scheduler({.broker_url = url, .schedule_tasks = true, .consume_tasks = false});
+    scheduler.register_task(make_task<examples::SecretParams>(
+        "needs_params", [](TaskContext&, const examples::SecretParams&) -> Task<> { co_return; },
+        {.schedule = every(50ms)}));
+    co_await scheduler.startup();
+    co_await fluid::sleep(200ms);  // slots pass
+    co_await scheduler.shutdown();
+    EXPECT_EQ(fired.size(), 0u);
+    EXPECT_TRUE(log.contains("'needs_params' has a schedule but cannot run without params"));
+    co_await keeper.close();
+  }());
+}
