@@ -40,6 +40,20 @@ std::shared_ptr<TaskScheduler> example_consumer(TaskManagerConfig config = {}) {
   return examples::task_scheduler(std::move(config), {.stopping_grace_period = 1s});
 }
 
+/// A manager that keeps a memory broker's runs alive across consumers (the
+/// last object open on a memory:// name drops them), as another process would.
+std::unique_ptr<TaskManager> keeper_of(const std::string& url) {
+  auto keeper = std::make_unique<TaskManager>(TaskManagerConfig{.broker_url = url});
+  keeper->register_tasks(examples::example_tasks());
+  return keeper;
+}
+
+/// A consumer of the example tasks executing one run at a time.
+std::shared_ptr<TaskScheduler> one_at_a_time(const std::string& url, milliseconds grace) {
+  return examples::task_scheduler({.broker_url = url, .schedule_tasks = false, .max_concurrent_tasks = 1},
+                                  {.stopping_grace_period = grace});
+}
+
 /// Runs `body` with `consumer` started, and stops it on every exit path.
 template <class C, class F>
 void with_started(C& consumer, F body) {
@@ -219,7 +233,7 @@ TEST(TaskConsumer, ParamsRejectedWhenClaimedFailTheRunAndTheConsumerGoesOn) {
 // ---------------------------------------------------------------- events (test_db_plugin.py)
 
 // Ports test_db_plugin.py::test_task_run_stored_on_success (A) and
-// test_task_run_transitions_to_running (A).
+// test_db_plugin.py::test_task_run_transitions_to_running (A).
 TEST(TaskConsumer, DispatchesRunningThenSuccessWithTheirTimes) {
   const auto consumer = example_consumer();
   RunEvents events(*consumer);
@@ -330,7 +344,7 @@ TEST(TaskConsumer, ARateLimitedRunIsRetriedUntilItRuns) {
 }
 
 // Ports test_retry.py::test_re_queue_no_execute_after (A) and
-// test_re_queue_execute_after_in_past (A): a run not delayed, or due
+// test_retry.py::test_re_queue_execute_after_in_past (A): a run not delayed, or due
 // already, runs now.
 TEST(TaskConsumer, ARunDueAlreadyRunsAtOnce) {
   const auto consumer = example_consumer();
@@ -365,21 +379,20 @@ TEST(TaskConsumer, ADelayedRunStartsOnlyOnceDue) {
 // runs are in the broker, never lost when a consumer stops.
 TEST(TaskConsumer, DelayedRunsStayQueuedAcrossAStop) {
   const auto url = unique_memory_url();
-  TaskManager keeper({.broker_url = url});  // keeps the memory broker's state alive
-  keeper.register_tasks(examples::example_tasks());
+  const auto keeper = keeper_of(url);
   fluid::run([&]() -> Task<> {
-    co_await keeper.open();
+    co_await keeper->open();
     const auto consumer = example_consumer({.broker_url = url});
     co_await consumer->startup();
     const EnqueueOptions later{.delay = 60s};
     const auto run = co_await consumer->queue("add", json::object(), later);
     co_await consumer->shutdown();
-    const auto still = co_await keeper.get_run(run.id);
+    const auto still = co_await keeper->get_run(run.id);
     EXPECT_TRUE(still.has_value());
     if (still) {
       EXPECT_EQ(still->state, TaskState::queued);
     }
-    co_await keeper.close();
+    co_await keeper->close();
   }());
 }
 
@@ -390,12 +403,10 @@ TEST(TaskConsumer, DelayedRunsStayQueuedAcrossAStop) {
 // end; here it is then released to the queue (aio-fluid: never run again).
 TEST(TaskConsumer, ARunPastTheGracePeriodIsInterruptedAndReleased) {
   const auto url = unique_memory_url();
-  TaskManager keeper({.broker_url = url});
-  keeper.register_tasks(examples::example_tasks());
+  const auto keeper = keeper_of(url);
   fluid::run([&]() -> Task<> {
-    co_await keeper.open();
-    const auto consumer = examples::task_scheduler(
-        {.broker_url = url, .schedule_tasks = false, .max_concurrent_tasks = 1}, {.stopping_grace_period = 200ms});
+    co_await keeper->open();
+    const auto consumer = one_at_a_time(url, 200ms);
     RunEvents events(*consumer);
     co_await consumer->startup();
     const json params = {{"sleep", 100}};
@@ -406,23 +417,21 @@ TEST(TaskConsumer, ARunPastTheGracePeriodIsInterruptedAndReleased) {
     const auto interrupted = co_await events.wait_for_state(run.id, TaskState::interrupted, 0ms);
     EXPECT_TRUE(interrupted.end.has_value());
     EXPECT_TRUE(interrupted.requeued);
-    const auto now = co_await keeper.get_run(run.id);
+    const auto now = co_await keeper->get_run(run.id);
     EXPECT_EQ(now->state, TaskState::queued);
     EXPECT_EQ(now->deliveries, 0u);  // a release refunds the delivery
-    const auto lengths = co_await keeper.queue_length();
+    const auto lengths = co_await keeper->queue_length();
     EXPECT_EQ(lengths.at(TaskPriority::medium), 1u);  // claimable elsewhere at once
-    co_await keeper.close();
+    co_await keeper->close();
   }());
 }
 
 TEST(TaskConsumer, AGracefulStopLetsHeldRunsFinishAndStopsClaiming) {
   const auto url = unique_memory_url();
-  TaskManager keeper({.broker_url = url});
-  keeper.register_tasks(examples::example_tasks());
+  const auto keeper = keeper_of(url);
   fluid::run([&]() -> Task<> {
-    co_await keeper.open();
-    const auto consumer = examples::task_scheduler(
-        {.broker_url = url, .schedule_tasks = false, .max_concurrent_tasks = 1}, {.stopping_grace_period = 10s});
+    co_await keeper->open();
+    const auto consumer = one_at_a_time(url, 10s);
     RunEvents events(*consumer);
     co_await consumer->startup();
     const json params = {{"sleep", 0.3}};
@@ -430,11 +439,11 @@ TEST(TaskConsumer, AGracefulStopLetsHeldRunsFinishAndStopsClaiming) {
     const auto waiting = co_await consumer->queue("add");
     (void)co_await events.wait_for_state(held.id, TaskState::running);
     co_await consumer->shutdown();
-    const auto finished = co_await keeper.get_run(held.id);
+    const auto finished = co_await keeper->get_run(held.id);
     EXPECT_EQ(finished->state, TaskState::success);
-    const auto left = co_await keeper.get_run(waiting.id);
+    const auto left = co_await keeper->get_run(waiting.id);
     EXPECT_EQ(left->state, TaskState::queued);  // not claimed once stopping
-    co_await keeper.close();
+    co_await keeper->close();
   }());
 }
 
@@ -452,8 +461,7 @@ TEST(TaskConsumer, AnIdleConsumerStopsAtOnce) {
 TEST(TaskConsumer, AReleasedRunIsClaimedByAnotherConsumerAtOnce) {
   const auto url = unique_memory_url();
   fluid::run([&]() -> Task<> {
-    const auto first = examples::task_scheduler({.broker_url = url, .schedule_tasks = false, .max_concurrent_tasks = 1},
-                                                {.stopping_grace_period = 100ms});
+    const auto first = one_at_a_time(url, 100ms);
     const auto second = examples::task_scheduler({.broker_url = url, .schedule_tasks = false, .consume_tasks = false});
     RunEvents events(*first);
     co_await second->startup();  // keeps the broker; consumes nothing yet
@@ -788,6 +796,46 @@ TEST(TaskConsumer, ARunOfATaskItDoesNotKnowStaysQueuedAndIsLoggedOnce) {
   std::size_t mentions = 0;
   for (auto at = text.find("'elsewhere'"); at != std::string::npos; at = text.find("'elsewhere'", at + 1)) ++mentions;
   EXPECT_EQ(mentions, 1u);
+}
+
+// TASKS.md 2.11.2: abort() from another process (here another manager on the
+// broker) cancels a running run; its consumer hears of it on the feed.
+TEST(TaskConsumer, AnAbortFromAnotherManagerCancelsTheRunningRun) {
+  const auto url = unique_memory_url();
+  const auto producer = keeper_of(url);
+  const auto consumer = example_consumer({.broker_url = url});
+  RunEvents events(*consumer);
+  with_started(*consumer, [&](TaskScheduler&) -> Task<> {
+    co_await producer->open();
+    const json params = {{"sleep", 100}};
+    const auto run = co_await producer->queue("dummy", params);
+    (void)co_await events.wait_for_state(run.id, TaskState::running);
+    (void)co_await producer->abort(run.id, "from the producer");
+    const auto aborted = co_await producer->wait(run.id, 10s);
+    EXPECT_EQ(aborted.state, TaskState::aborted);
+    EXPECT_EQ(aborted.error, "from the producer");
+    co_await producer->close();
+  });
+}
+
+// TASKS.md 2.14.3: a handler that throws never changes a run's outcome nor stops the consumer.
+TEST(TaskConsumer, AHandlerThatThrowsChangesNoOutcomeAndTheConsumerGoesOn) {
+  CapturedLog log;
+  const auto consumer = example_consumer();
+  consumer->dispatcher().register_handler("running.bad", [](const TaskRun&) { throw std::runtime_error("no"); });
+  consumer->register_async_handler("success.bad", [](const TaskRun&) -> Task<> {
+    throw std::runtime_error("no either");
+    co_return;
+  });
+  with_started(*consumer, [](TaskScheduler& c) -> Task<> {
+    const auto first = co_await c.queue_and_wait("add", json::object(), no_options, 10s);
+    const auto second = co_await c.queue_and_wait("add", json::object(), no_options, 10s);
+    EXPECT_EQ(first.state, TaskState::success);
+    EXPECT_EQ(second.state, TaskState::success);
+    EXPECT_TRUE(c.is_running());
+  });
+  EXPECT_TRUE(log.contains("running.bad"));
+  EXPECT_TRUE(log.contains("no either"));
 }
 
 // TASKS.md 2.16.2: every second each consumer publishes {"kind", "status"} (5 s TTL).

@@ -118,9 +118,10 @@ TEST(TaskContext, AbortThrowsTaskAbortedErrorWithTheReason) {
   }());
 }
 
-// Ports test_scheduler.py::test_task_run_queue_records_chain (P): a child
-// queued from a run records it as from and root; a grandchild records the
-// child as from and the first run as root. Read back from the broker.
+// Ports test_scheduler.py::test_task_run_queue_records_chain (P) and, end to
+// end, test_scheduler.py::test_chain_survives_the_broker (A): a child queued
+// from a run records it as from and root; a grandchild records the child as
+// from and the first run as root; read back from the broker.
 TEST(TaskContext, QueueRecordsTheRunsLineage) {
   fluid::run([]() -> Task<> {
     TaskConsumer consumer({.broker_url = unique_memory_url()});
