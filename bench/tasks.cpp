@@ -1,5 +1,4 @@
-// W6 of the spec: the task queue on the memory broker, end to end. See
-// docs/benchmarks.md.
+// W6: the task queue on the memory broker, end to end. See docs/benchmarks.md.
 //
 //   --workload=throughput --n=100000   one TaskConsumer (max_concurrent_tasks
 //       64) on memory://; a producer coroutine in the same process queues n
@@ -114,8 +113,8 @@ std::vector<double> pickup(long n) {
 std::vector<double> slots(long n) {
   fluid::TaskScheduler scheduler({.broker_url = "memory://bench_slots", .schedule_tasks = true, .consume_tasks = false},
                                  {.stopping_grace_period = 5s});
-  scheduler.register_task(fluid::make_task("tick", [](fluid::TaskContext&) -> Task<> { co_return; },
-                                           {.schedule = fluid::every(20ms)}));
+  scheduler.register_task(
+      fluid::make_task("tick", [](fluid::TaskContext&) -> Task<> { co_return; }, {.schedule = fluid::every(20ms)}));
   std::vector<double> delays;
   Finished fired{.n = n};
   scheduler.dispatcher().register_handler("queued.bench", [&](const fluid::TaskRun& run) {

@@ -1,5 +1,5 @@
-// The pinned APIs of WORKERS.md section 1 and TASKS.md section 1 (the task
-// queue, but for TaskApiServer and task_cli, which come next): code outside
+// The pinned API of WORKERS.md section 1, and the task queue's (all but
+// TaskApiServer and task_cli, which come next): code outside
 // this repository compiles against these names and signatures, all reachable
 // from <fluid/fluid.hpp> alone. A change that breaks one fails this file's build.
 
@@ -138,10 +138,10 @@ static_assert(std::is_base_of_v<std::runtime_error, fluid::FluidError>);
 static_assert(std::is_base_of_v<fluid::FluidError, fluid::WorkerStartError>);
 static_assert(std::is_constructible_v<fluid::WorkerStartError, std::string>);
 
-// ---------------------------------------------------------------- the task queue (TASKS.md section 1)
-using fluid::TaskState;
-using fluid::TaskPriority;
+// ---------------------------------------------------------------- the task queue
 using fluid::Execution;
+using fluid::TaskPriority;
+using fluid::TaskState;
 using json = nlohmann::json;
 static_assert(std::is_same_v<fluid::Clock, std::chrono::system_clock>);
 static_assert(std::is_same_v<fluid::TimePoint, std::chrono::system_clock::time_point>);
@@ -162,17 +162,18 @@ static_assert(std::is_same_v<decltype(RetryPolicy::backoff), double>);
 static_assert(std::is_same_v<decltype(RetryPolicy::retry_if), std::function<bool(const std::exception_ptr&)>>);
 static_assert(std::is_same_v<decltype(std::declval<const RetryPolicy&>().delay(1u)), ms>);
 static_assert(std::is_same_v<decltype(std::declval<const RetryPolicy&>().matches(std::exception_ptr{})), bool>);
-static_assert(std::is_same_v<decltype(fluid::retry_on<std::runtime_error>()),
-                             std::function<bool(const std::exception_ptr&)>>);
+static_assert(
+    std::is_same_v<decltype(fluid::retry_on<std::runtime_error>()), std::function<bool(const std::exception_ptr&)>>);
 
 using fluid::Schedule;
 static_assert(!std::is_default_constructible_v<Schedule> && std::is_copy_constructible_v<Schedule>);
 static_assert(std::is_same_v<decltype(std::declval<const Schedule&>().to_string()), std::string>);
-static_assert(std::is_same_v<decltype(std::declval<const Schedule&>().due(fluid::TimePoint{}, std::nullopt,
-                                                                          fluid::TimePoint{})),
-                             std::optional<fluid::TimePoint>>);
-static_assert(std::is_same_v<decltype(std::declval<const Schedule&>().next_after(fluid::TimePoint{}, fluid::TimePoint{})),
-                             fluid::TimePoint>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const Schedule&>().due(fluid::TimePoint{}, std::nullopt, fluid::TimePoint{})),
+                   std::optional<fluid::TimePoint>>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const Schedule&>().next_after(fluid::TimePoint{}, fluid::TimePoint{})),
+                   fluid::TimePoint>);
 static_assert(std::is_same_v<decltype(fluid::every(ms{})), Schedule>);
 static_assert(std::is_same_v<decltype(fluid::every(ms{}, ms{}, ms{})), Schedule>);
 static_assert(std::is_same_v<decltype(fluid::CrontabFields::day_of_week), std::string>);
@@ -197,7 +198,8 @@ using fluid::TaskContext;
 using fluid::TaskDefinition;
 static_assert(!std::is_default_constructible_v<TaskDefinition> && std::is_copy_constructible_v<TaskDefinition>);
 static_assert(std::is_same_v<decltype(&TaskDefinition::name), const std::string& (TaskDefinition::*)() const noexcept>);
-static_assert(std::is_same_v<decltype(&TaskDefinition::options), const TaskOptions& (TaskDefinition::*)() const noexcept>);
+static_assert(
+    std::is_same_v<decltype(&TaskDefinition::options), const TaskOptions& (TaskDefinition::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(&TaskDefinition::short_description), std::string (TaskDefinition::*)() const>);
 static_assert(std::is_same_v<decltype(&TaskDefinition::cpu_bound), bool (TaskDefinition::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(&TaskDefinition::normalize_params), json (TaskDefinition::*)(const json&) const>);
@@ -209,21 +211,25 @@ using TypedExecutor = Task<> (*)(TaskContext&, const SketchParams&);
 using UntypedExecutor = Task<> (*)(TaskContext&);
 static_assert(std::is_same_v<decltype(fluid::make_task<SketchParams>(std::string{}, TypedExecutor{}, TaskOptions{})),
                              TaskDefinition>);
-static_assert(std::is_same_v<decltype(fluid::make_task(std::string{}, UntypedExecutor{}, TaskOptions{})), TaskDefinition>);
+static_assert(
+    std::is_same_v<decltype(fluid::make_task(std::string{}, UntypedExecutor{}, TaskOptions{})), TaskDefinition>);
 static_assert(std::is_same_v<fluid::TaskRegistry, std::map<std::string, TaskDefinition, std::less<>>>);
 
 using fluid::TaskRun;
-static_assert(std::is_same_v<decltype(TaskRun::id), std::string> && std::is_same_v<decltype(TaskRun::task), std::string>);
+static_assert(std::is_same_v<decltype(TaskRun::id), std::string> &&
+              std::is_same_v<decltype(TaskRun::task), std::string>);
 static_assert(std::is_same_v<decltype(TaskRun::params), json> && std::is_same_v<decltype(TaskRun::state), TaskState>);
 static_assert(std::is_same_v<decltype(TaskRun::execute_after), std::optional<fluid::TimePoint>>);
 static_assert(std::is_same_v<decltype(TaskRun::retry_attempt), unsigned>);
 static_assert(std::is_same_v<decltype(TaskRun::rate_limit_attempt), unsigned>);
 static_assert(std::is_same_v<decltype(TaskRun::root_run_id), std::string>);
-static_assert(std::is_same_v<decltype(TaskRun::deliveries), unsigned> && std::is_same_v<decltype(TaskRun::requeued), bool>);
+static_assert(std::is_same_v<decltype(TaskRun::deliveries), unsigned> &&
+              std::is_same_v<decltype(TaskRun::requeued), bool>);
 static_assert(std::is_same_v<decltype(TaskRun::manager_id), std::string>);
 static_assert(std::is_same_v<decltype(&TaskRun::is_final), bool (TaskRun::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(&TaskRun::name_id), std::string (TaskRun::*)() const>);
-static_assert(std::is_same_v<decltype(&TaskRun::duration), std::optional<std::chrono::microseconds> (TaskRun::*)() const>);
+static_assert(
+    std::is_same_v<decltype(&TaskRun::duration), std::optional<std::chrono::microseconds> (TaskRun::*)() const>);
 static_assert(std::is_same_v<decltype(&TaskRun::duration_ms), std::optional<double> (TaskRun::*)() const>);
 static_assert(std::is_same_v<decltype(fluid::TaskInfo::last_run_duration), std::optional<std::chrono::microseconds>>);
 static_assert(std::is_same_v<decltype(fluid::TaskInfo::schedule), std::optional<std::string>>);
@@ -244,7 +250,8 @@ static_assert(std::is_base_of_v<fluid::Dispatcher<TaskRun>, fluid::TaskDispatche
 static_assert(static_cast<int>(fluid::EventScope::cluster) == 1);
 static_assert(std::is_same_v<fluid::TaskRunHandler, std::function<Task<>(const TaskRun&)>>);
 static_assert(std::is_same_v<decltype(&fluid::TaskBroker::url), std::string (fluid::TaskBroker::*)() const>);
-static_assert(std::is_same_v<decltype(&fluid::TaskBroker::queues), std::vector<TaskPriority> (fluid::TaskBroker::*)() const>);
+static_assert(
+    std::is_same_v<decltype(&fluid::TaskBroker::queues), std::vector<TaskPriority> (fluid::TaskBroker::*)() const>);
 static_assert(std::is_same_v<decltype(fluid::make_broker(std::string_view{})), std::shared_ptr<fluid::TaskBroker>>);
 
 using fluid::TaskManager;
@@ -253,9 +260,11 @@ static_assert(std::is_constructible_v<TaskManager> && std::is_constructible_v<Ta
 static_assert(!std::is_copy_constructible_v<TaskManager> && std::has_virtual_destructor_v<TaskManager>);
 static_assert(std::is_same_v<decltype(&TaskManager::type), std::string (TaskManager::*)() const>);
 static_assert(std::is_same_v<decltype(&TaskManager::manager_id), const std::string& (TaskManager::*)() const noexcept>);
-static_assert(std::is_same_v<decltype(&TaskManager::config), const TaskManagerConfig& (TaskManager::*)() const noexcept>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::config), const TaskManagerConfig& (TaskManager::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(&TaskManager::broker), fluid::TaskBroker& (TaskManager::*)() const noexcept>);
-static_assert(std::is_same_v<decltype(&TaskManager::registry), const fluid::TaskRegistry& (TaskManager::*)() const noexcept>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::registry), const fluid::TaskRegistry& (TaskManager::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(&TaskManager::queues), std::vector<TaskPriority> (TaskManager::*)() const>);
 static_assert(std::is_same_v<decltype(&TaskManager::register_task),
                              void (TaskManager::*)(TaskDefinition, std::vector<std::string>)>);
@@ -267,25 +276,31 @@ static_assert(std::is_same_v<decltype(std::declval<TaskManager&>().set_deps(std:
 static_assert(std::is_same_v<decltype(std::declval<const TaskManager&>().deps<std::string>()), std::string&>);
 static_assert(std::is_same_v<decltype(&TaskManager::open), Task<> (TaskManager::*)()>);
 static_assert(std::is_same_v<decltype(&TaskManager::close), Task<> (TaskManager::*)()>);
-static_assert(std::is_same_v<decltype(&TaskManager::create_task_run),
-                             TaskRun (TaskManager::*)(std::string_view, const json&, const fluid::EnqueueOptions&) const>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::create_task_run),
+                   TaskRun (TaskManager::*)(std::string_view, const json&, const fluid::EnqueueOptions&) const>);
 using Enqueue = Task<TaskRun> (TaskManager::*)(std::string, json, fluid::EnqueueOptions);
 static_assert(std::is_same_v<decltype(&TaskManager::queue), Enqueue>);
 static_assert(std::is_same_v<decltype(&TaskManager::execute), Enqueue>);
-static_assert(std::is_same_v<decltype(&TaskManager::wait), Task<TaskRun> (TaskManager::*)(std::string, std::optional<ms>)>);
-static_assert(std::is_same_v<decltype(&TaskManager::queue_and_wait),
-                             Task<TaskRun> (TaskManager::*)(std::string, json, fluid::EnqueueOptions, std::optional<ms>)>);
-static_assert(std::is_same_v<decltype(&TaskManager::get_run), Task<std::optional<TaskRun>> (TaskManager::*)(std::string)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::wait), Task<TaskRun> (TaskManager::*)(std::string, std::optional<ms>)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::queue_and_wait),
+                   Task<TaskRun> (TaskManager::*)(std::string, json, fluid::EnqueueOptions, std::optional<ms>)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::get_run), Task<std::optional<TaskRun>> (TaskManager::*)(std::string)>);
 static_assert(std::is_same_v<decltype(&TaskManager::abort), Task<TaskRun> (TaskManager::*)(std::string, std::string)>);
-static_assert(std::is_same_v<decltype(&TaskManager::enable_task), Task<fluid::TaskInfo> (TaskManager::*)(std::string, bool)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::enable_task), Task<fluid::TaskInfo> (TaskManager::*)(std::string, bool)>);
 static_assert(std::is_same_v<decltype(&TaskManager::queue_length), Task<Lengths> (TaskManager::*)()>);
-static_assert(std::is_same_v<decltype(&TaskManager::clear_queue),
-                             Task<Lengths> (TaskManager::*)(std::vector<TaskPriority>)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::clear_queue), Task<Lengths> (TaskManager::*)(std::vector<TaskPriority>)>);
 static_assert(std::is_same_v<decltype(&TaskManager::tasks_info),
                              Task<std::vector<fluid::TaskInfo>> (TaskManager::*)(std::vector<std::string>)>);
 static_assert(std::is_same_v<decltype(&TaskManager::dispatcher), fluid::TaskDispatcher& (TaskManager::*)() noexcept>);
-static_assert(std::is_same_v<decltype(&TaskManager::register_async_handler),
-                             fluid::TaskRunHandler (TaskManager::*)(std::string_view, fluid::TaskRunHandler, fluid::EventScope)>);
+static_assert(
+    std::is_same_v<decltype(&TaskManager::register_async_handler),
+                   fluid::TaskRunHandler (TaskManager::*)(std::string_view, fluid::TaskRunHandler, fluid::EventScope)>);
 static_assert(std::is_same_v<decltype(&TaskManager::unregister_async_handler),
                              fluid::TaskRunHandler (TaskManager::*)(std::string_view, fluid::EventScope)>);
 
@@ -344,11 +359,11 @@ TEST(PinnedApi, AWorkerWrittenAgainstTheSketchRunsAndStopsNormally) {
 }
 
 // The task queue's sketch names, used together from fluid.hpp alone: a task
-// defined, consumed, queued and awaited (section 1 of TASKS.md).
+// defined, consumed, queued and awaited.
 TEST(PinnedApi, ATaskWrittenAgainstTheSketchIsQueuedAndRun) {
   fluid::TaskConsumer consumer({.broker_url = "memory://pinned_api", .max_concurrent_tasks = 1});
-  consumer.register_task(fluid::make_task<SketchParams>(
-      "double_it", [](fluid::TaskContext& ctx, const SketchParams& params) -> Task<> {
+  consumer.register_task(
+      fluid::make_task<SketchParams>("double_it", [](fluid::TaskContext& ctx, const SketchParams& params) -> Task<> {
         ctx.deps<std::string>() = std::to_string(params.n * 2);
         co_return;
       }));

@@ -1,5 +1,5 @@
 // TaskManagerConfig resolved: options, then the environment (strictly), then
-// the defaults of TASKS.md 2.16.5.
+// the defaults.
 
 #include "fluid/config.hpp"
 #include "fluid/errors.hpp"

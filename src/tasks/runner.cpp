@@ -73,20 +73,25 @@ Task<> RunnerWorker::claim_and_drain() {
   state_->keeper.notify_all();
 }
 
+ClaimRequest RunnerWorker::claim_request() const {
+  const auto& core = *state_->core;
+  ClaimRequest request{.manager_id = core.manager_id,
+                       .queues = core.broker->queues(),
+                       .lease = core.config.lease.value(),
+                       .max_deliveries = core.config.max_deliveries};
+  for (const auto& [name, task] : core.registry) request.tasks.push_back(name);
+  return request;
+}
+
 Task<> RunnerWorker::claim_loop() {
   auto& state = *state_;
   const auto& config = state.core->config;
   const std::size_t capacity = config.max_concurrent_tasks.value();
-  ClaimRequest request{.manager_id = state.core->manager_id,
-                       .queues = state.core->broker->queues(),
-                       .lease = config.lease.value(),
-                       .max_deliveries = config.max_deliveries};
-  for (const auto& [name, task] : state.core->registry) request.tasks.push_back(name);
+  auto request = claim_request();
   if (!config.consume_tasks || capacity == 0 || request.tasks.empty() || request.queues.empty()) {
     co_await stop_requested();
     co_return;
   }
-  bool failing = false;
   while (is_running()) {
     const auto ticket = state.freed.ticket();
     const auto held = running();
@@ -95,26 +100,31 @@ Task<> RunnerWorker::claim_loop() {
       continue;
     }
     request.max_runs = capacity - held;
-    ClaimResult result;
-    std::exception_ptr error;
-    try {
-      result = co_await claim(request);  // a copy: coroutines own their arguments
-    } catch (...) {
-      error = std::current_exception();
-    }
-    if (error) {
-      // Broker errors pause claiming; the runs held go on (TASKS.md 3.4.5).
-      if (is_cancellation(error)) std::rethrow_exception(error);
-      if (!failing) logger()->error("broker {} unavailable: {}", state.core->config.broker_url, error_message(error));
-      failing = true;
-      co_await sleep_while_running(config.sleep.value());
-      continue;
-    }
-    if (failing) logger()->info("broker {} available again", state.core->config.broker_url);
-    failing = false;
-    co_await take(std::move(result));
+    auto result = co_await claim_or_pause(request);  // a copy: coroutines own their arguments
+    if (!result) continue;
+    co_await take(std::move(*result));
     co_await sleep(std::chrono::milliseconds(0));  // a batch at a time: the loop's other work goes on
   }
+}
+
+Task<std::optional<ClaimResult>> RunnerWorker::claim_or_pause(ClaimRequest request) {
+  std::exception_ptr error;
+  try {
+    auto result = co_await claim(std::move(request));
+    if (broker_failing_) logger()->info("broker {} available again", state_->core->config.broker_url);
+    broker_failing_ = false;
+    co_return std::move(result);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // A broker error pauses claiming; the runs held go on.
+  if (is_cancellation(error)) std::rethrow_exception(error);
+  if (!broker_failing_) {
+    logger()->error("broker {} unavailable: {}", state_->core->config.broker_url, error_message(error));
+  }
+  broker_failing_ = true;
+  co_await sleep_while_running(state_->core->config.sleep.value());
+  co_return std::nullopt;
 }
 
 Task<ClaimResult> RunnerWorker::claim(ClaimRequest request) {

@@ -1,7 +1,7 @@
 #pragma once
 // The consumer's runner: the child worker that claims runs, executes each on
 // a strand of its own, keeps their leases, and releases what it holds when
-// it stops (TASKS.md 2.5, 2.6, 2.12).
+// it stops.
 
 #include "fluid/detail/notifier.hpp"
 #include "fluid/tasks/broker.hpp"
@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -76,7 +77,10 @@ class RunnerWorker : public Worker {
 
  private:
   Task<> claim_and_drain();
+  ClaimRequest claim_request() const;
   Task<> claim_loop();
+  /// A claim, or nullopt after a broker error (logged once per outage, then a pause).
+  Task<std::optional<ClaimResult>> claim_or_pause(ClaimRequest request);
   Task<ClaimResult> claim(ClaimRequest request);
   Task<ClaimResult> claim_or_stop(ClaimRequest request);
   Task<> take(ClaimResult result);
@@ -90,6 +94,7 @@ class RunnerWorker : public Worker {
 
   std::shared_ptr<RunnerState> state_;
   std::chrono::milliseconds run_grace_;
+  bool broker_failing_ = false;  // touched by the claim loop only
 };
 
 }  // namespace fluid::detail

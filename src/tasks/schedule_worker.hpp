@@ -1,7 +1,7 @@
 #pragma once
 // The scheduler's child: fires the slots of its manager's scheduled tasks
 // through the broker, exactly once per slot whatever the number of
-// schedulers (TASKS.md 2.10).
+// schedulers.
 
 #include "fluid/tasks/task_manager.hpp"
 #include "fluid/worker.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// How the end of an attempt is recorded: the 2.6.3 table of TASKS.md, in one
+// How the end of an attempt is recorded: the table of outcomes in docs/tasks.md, in one
 // place for execute() and the consumer.
 
 #include "fluid/tasks/task_definition.hpp"

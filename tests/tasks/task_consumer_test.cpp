@@ -2,7 +2,7 @@
 // (aio-fluid's test_scheduler.py consumer tests, test_retry.py's end-to-end
 // ones, test_interrupted.py, the observable event parts of
 // test_db_plugin.py), graceful and forced stops that release what is held,
-// and the bad input rows of TASKS.md section 4 that concern a consumer.
+// and the bad input that concerns a consumer (the tests marked "Bad input").
 
 #include "support/captured_log.hpp"
 #include "support/task_events.hpp"
@@ -209,8 +209,8 @@ TEST(TaskConsumer, AnAsyncHandlerReceivesTheRunningRun) {
   EXPECT_TRUE(consumer->unregister_async_handler("running.test"));
 }
 
-// Ports test_scheduler.py::test_invalid_params_failure (P) and TASKS.md
-// section 4: params rejected when claimed end the run failure, never retried,
+// Ports test_scheduler.py::test_invalid_params_failure (P), and bad
+// input: params rejected when claimed end the run failure, never retried,
 // and the consumer goes on.
 TEST(TaskConsumer, ParamsRejectedWhenClaimedFailTheRunAndTheConsumerGoesOn) {
   const auto consumer = example_consumer();
@@ -287,7 +287,7 @@ TEST(TaskConsumer, TheRunsEventsCarryItsNormalizedParams) {
 
 // ---------------------------------------------------------------- retries (test_retry.py)
 
-// Ports test_retry.py::test_retry_succeeds_after_failure (P), with TASKS.md's
+// Ports test_retry.py::test_retry_succeeds_after_failure (P), with the port's
 // change: wait() returns the final outcome after the retry (aio-fluid: the
 // first failure).
 TEST(TaskConsumer, ARetriedRunEndsWithItsFinalSuccess) {
@@ -482,7 +482,7 @@ TEST(TaskConsumer, AReleasedRunIsClaimedByAnotherConsumerAtOnce) {
 
 // ---------------------------------------------------------------- aborts, leases
 
-// TASKS.md 2.11: abort() of a running run cancels its executor at once (memory broker).
+// abort() of a running run cancels its executor at once (memory broker).
 TEST(TaskConsumer, AbortingARunningRunCancelsItsExecutor) {
   const auto consumer = example_consumer();
   RunEvents events(*consumer);
@@ -497,7 +497,7 @@ TEST(TaskConsumer, AbortingARunningRunCancelsItsExecutor) {
   });
 }
 
-// TASKS.md 2.5.1: a run longer than its lease keeps it (renewed every lease/3).
+// A run longer than its lease keeps it (renewed every lease/3).
 TEST(TaskConsumer, RenewsTheLeaseOfALongRun) {
   const auto consumer = example_consumer({.lease = 150ms});
   with_started(*consumer, [](TaskScheduler& c) -> Task<> {
@@ -508,7 +508,7 @@ TEST(TaskConsumer, RenewsTheLeaseOfALongRun) {
   });
 }
 
-// TASKS.md 2.5.3: a consumer that died holding a run: its lease expires and a
+// A consumer that died holding a run: its lease expires and a
 // live consumer reaps it; the run is executed again.
 TEST(TaskConsumer, ReapsARunWhoseConsumerDiedAndRunsItAgain) {
   const auto url = unique_memory_url();
@@ -532,7 +532,7 @@ TEST(TaskConsumer, ReapsARunWhoseConsumerDiedAndRunsItAgain) {
   }());
 }
 
-// TASKS.md section 4 "lease expired during an outage": renew reports the lease
+// Bad input, a lease expired during an outage: renew reports the lease
 // lost, the executor is cancelled and this consumer records nothing; the run
 // is reaped and executed again. The outage: the consumer's only thread is
 // blocked by another run for longer than the lease, while another process
@@ -632,7 +632,7 @@ TEST(TaskConsumer, ZeroConcurrentTasksClaimsNothing) {
   });
 }
 
-// TASKS.md 2.6.1: with serve(threads > 1) loop-mode runs execute in parallel,
+// With serve(threads > 1) loop-mode runs execute in parallel,
 // each on a strand of its own.
 TEST(TaskConsumer, LoopModeRunsExecuteInParallelOnSeveralThreads) {
   std::atomic<int> inside{0};
@@ -657,7 +657,7 @@ TEST(TaskConsumer, LoopModeRunsExecuteInParallelOnSeveralThreads) {
   EXPECT_EQ(saw_both.load(), 2);
 }
 
-// TASKS.md 2.6.1: a thread-mode run blocks a pool thread, not the loop.
+// A thread-mode run blocks a pool thread, not the loop.
 TEST(TaskConsumer, AThreadModeRunDoesNotStallTheLoop) {
   std::atomic<bool> release{false};
   const auto consumer = example_consumer({.max_concurrent_tasks = 3, .cpu_threads = 2});
@@ -679,7 +679,7 @@ TEST(TaskConsumer, AThreadModeRunDoesNotStallTheLoop) {
   });
 }
 
-// TASKS.md 2.6.2: a thread-mode run that ignores its cancellation keeps its
+// A thread-mode run that ignores its cancellation keeps its
 // thread until it returns; its timeout is recorded at once and its late
 // result discarded.
 TEST(TaskConsumer, AThreadModeRunIgnoringItsTimeoutHasItsLateResultDiscarded) {
@@ -703,7 +703,7 @@ TEST(TaskConsumer, AThreadModeRunIgnoringItsTimeoutHasItsLateResultDiscarded) {
   EXPECT_TRUE(returned.load());
 }
 
-// TASKS.md section 4: an executor that ignores its cancellation is logged with
+// Bad input: an executor that ignores its cancellation is logged with
 // its task and run; its slot stays busy until it returns; a stop then forces
 // the consumer.
 TEST(TaskConsumer, AnExecutorIgnoringItsCancellationIsLoggedAndForcesTheStop) {
@@ -742,7 +742,7 @@ TEST(TaskConsumer, AnExecutorIgnoringItsCancellationIsLoggedAndForcesTheStop) {
   EXPECT_EQ(consumer.stop_reason(), StopReason::forced);
 }
 
-// TASKS.md section 4: an executor throwing something that is no std::exception.
+// Bad input: an executor throwing something that is no std::exception.
 TEST(TaskConsumer, AnExecutorThrowingANonStdExceptionFailsWithUnknownException) {
   TaskConsumer consumer({.broker_url = unique_memory_url()});
   consumer.register_task(make_task("throws_int", [](TaskContext&) -> Task<> {
@@ -756,7 +756,7 @@ TEST(TaskConsumer, AnExecutorThrowingANonStdExceptionFailsWithUnknownException) 
   });
 }
 
-// TASKS.md 2.13.1 and section 4: without task_cli, process-mode runs fail
+// Bad input: without task_cli, process-mode runs fail
 // with CpuBoundEntryPointError's message, and startup warns about them.
 TEST(TaskConsumer, AProcessModeRunWithoutAnEntryPointFailsWithItsMessage) {
   ScopedEnv spawn("TASK_MANAGER_SPAWN", nullptr);
@@ -770,7 +770,7 @@ TEST(TaskConsumer, AProcessModeRunWithoutAnEntryPointFailsWithItsMessage) {
   EXPECT_TRUE(log.contains("'cpu_bound' runs in a child process"));
 }
 
-// TASKS.md 2.1.3 and section 4: a run of a task this consumer does not know
+// Bad input: a run of a task this consumer does not know
 // stays queued, and the consumer says so once per task.
 TEST(TaskConsumer, ARunOfATaskItDoesNotKnowStaysQueuedAndIsLoggedOnce) {
   CapturedLog log;
@@ -798,7 +798,7 @@ TEST(TaskConsumer, ARunOfATaskItDoesNotKnowStaysQueuedAndIsLoggedOnce) {
   EXPECT_EQ(mentions, 1u);
 }
 
-// TASKS.md 2.11.2: abort() from another process (here another manager on the
+// abort() from another process (here another manager on the
 // broker) cancels a running run; its consumer hears of it on the feed.
 TEST(TaskConsumer, AnAbortFromAnotherManagerCancelsTheRunningRun) {
   const auto url = unique_memory_url();
@@ -818,7 +818,7 @@ TEST(TaskConsumer, AnAbortFromAnotherManagerCancelsTheRunningRun) {
   });
 }
 
-// TASKS.md 2.14.3: a handler that throws never changes a run's outcome nor stops the consumer.
+// A handler that throws never changes a run's outcome nor stops the consumer.
 TEST(TaskConsumer, AHandlerThatThrowsChangesNoOutcomeAndTheConsumerGoesOn) {
   CapturedLog log;
   const auto consumer = example_consumer();
@@ -838,7 +838,7 @@ TEST(TaskConsumer, AHandlerThatThrowsChangesNoOutcomeAndTheConsumerGoesOn) {
   EXPECT_TRUE(log.contains("no either"));
 }
 
-// TASKS.md 2.16.2: every second each consumer publishes {"kind", "status"} (5 s TTL).
+// Every second each consumer publishes {"kind", "status"} (5 s TTL).
 TEST(TaskConsumer, PublishesItsStatusToTheBroker) {
   const auto consumer = example_consumer();
   with_started(*consumer, [](TaskScheduler& c) -> Task<> {

@@ -80,7 +80,7 @@ TEST(TaskContext, GivesTheExecutorItsRunInClear) {
   }());
 }
 
-// TASKS.md 2.5.2: every claim carries a token greater than every token given before.
+// Every claim carries a token greater than every token given before.
 TEST(TaskContext, FencingTokensGrowFromClaimToClaim) {
   fluid::run([]() -> Task<> {
     Seen seen;
@@ -155,7 +155,7 @@ TEST(TaskContext, QueueRecordsTheRunsLineage) {
   }());
 }
 
-// TASKS.md section 4: unknown task name in ctx.queue().
+// Bad input: unknown task name in ctx.queue().
 TEST(TaskContext, QueueOfAnUnknownTaskThrowsUnknownTaskError) {
   fluid::run([]() -> Task<> {
     TaskManager manager({.broker_url = unique_memory_url()});
@@ -174,7 +174,7 @@ TEST(TaskContext, QueueOfAnUnknownTaskThrowsUnknownTaskError) {
   }());
 }
 
-// TASKS.md section 4: ctx.queue() in a child on the memory broker.
+// Bad input: ctx.queue() in a child on the memory broker.
 TEST(TaskContext, QueueInsideAProcessModeChildNeedsASharedBroker) {
   fluid::run([]() -> Task<> {
     ScopedEnv spawn("TASK_MANAGER_SPAWN", "true");

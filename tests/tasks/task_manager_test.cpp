@@ -2,7 +2,7 @@
 // open/close, queue/execute/wait/abort and the other calls of the "open
 // first" rule, the local events and async handlers (test_scheduler.py's
 // manager tests, the observable parts of test_db_plugin.py), and the bad
-// input rows of TASKS.md section 4 that concern a manager.
+// input that concerns a manager (the tests marked "Bad input").
 
 #include "support/captured_log.hpp"
 #include "support/task_events.hpp"
@@ -148,7 +148,7 @@ TEST(TaskManagerConfig, InsideAProcessModeChildSchedulesNothingByDefault) {
   EXPECT_EQ(manager.config().schedule_tasks, false);
 }
 
-// TASKS.md section 4: bad configuration or environment value.
+// Bad input: bad configuration or environment value.
 TEST(TaskManagerConfig, RejectsAMalformedEnvironmentValueNamingTheVariable) {
   const std::vector<std::pair<const char*, const char*>> bad = {{"FLUID_MAX_CONCURRENT_TASKS", "five"},
                                                                 {"FLUID_MAX_CONCURRENT_TASKS", "-1"},
@@ -176,7 +176,7 @@ TEST(TaskManagerConfig, RejectsBadOptions) {
               HasSubstr("max_deliveries"));
 }
 
-// TASKS.md section 4: a bad broker URL, quoted without its password.
+// Bad input: a bad broker URL, quoted without its password.
 TEST(TaskManagerConfig, RejectsABadBrokerUrl) {
   const auto message = error_of<FluidError>([] { TaskManager m({.broker_url = "kafka://user:secret@host"}); });
   EXPECT_THAT(message, HasSubstr("kafka://"));
@@ -241,14 +241,14 @@ TEST(TaskManager, AProcessModeTaskKeepsItsParamsType) {
   EXPECT_THROW((void)manager->create_task_run("cpu_bound", {{"sleep", "half"}}), TaskParamsError);
 }
 
-// TASKS.md section 4: duplicate task.
+// Bad input: duplicate task.
 TEST(TaskManager, RejectsATaskNameRegisteredTwice) {
   TaskManager manager(memory_config());
   manager.register_task(examples::add());
   EXPECT_THAT(error_of<FluidError>([&] { manager.register_task(examples::add()); }), HasSubstr("'add'"));
 }
 
-// TASKS.md section 4: registration after open().
+// Bad input: registration after open().
 TEST(TaskManager, RejectsRegistrationOnceOpen) {
   fluid::run([]() -> Task<> {
     TaskManager manager(memory_config());
@@ -376,7 +376,7 @@ TEST(TaskManager, CreateTaskRunTakesTheGivenIdAndPriority) {
   EXPECT_EQ(run.params, json::parse(R"({"a":1.0,"b":0.0})"));
 }
 
-// TASKS.md "Run ids": the task-name rule, else TaskParamsError naming the id.
+// Run ids: the task-name rule, else TaskParamsError naming the id.
 TEST(TaskManager, RejectsARunIdOutsideTheNameRule) {
   const auto manager = example_manager();
   for (const std::string& bad : std::vector<std::string>{"has space", "-dash", std::string(65, 'a'), "slash/"}) {
@@ -386,7 +386,7 @@ TEST(TaskManager, RejectsARunIdOutsideTheNameRule) {
   }
 }
 
-// TASKS.md section 4: unknown task name in queue, execute, create_task_run, enable_task.
+// Bad input: unknown task name in queue, execute, create_task_run, enable_task.
 TEST(TaskManager, RejectsAnUnknownTaskEverywhere) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -403,7 +403,7 @@ TEST(TaskManager, RejectsAnUnknownTaskEverywhere) {
   }());
 }
 
-// TASKS.md section 4: bad params are rejected naming the task; nothing queued.
+// Bad input: bad params are rejected naming the task; nothing queued.
 TEST(TaskManager, RejectsBadParamsAtQueueAndQueuesNothing) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -460,7 +460,7 @@ TEST(TaskManager, QueueLengthHasOneEntryPerPriority) {
   }());
 }
 
-// TASKS.md 2.4.2: idempotent by run id.
+// Idempotent by run id.
 TEST(TaskManager, QueueingAKnownRunIdReturnsTheRunAndQueuesNothing) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -628,7 +628,7 @@ TEST(TaskManager, ExecuteRunsAThreadModeTaskOffTheLoop) {
   }());
 }
 
-// TASKS.md section 4: process mode without task_cli: the run fails with its message.
+// Bad input: process mode without task_cli: the run fails with its message.
 TEST(TaskManager, ExecuteOfAProcessModeTaskNeedsAnEntryPoint) {
   fluid::run([]() -> Task<> {
     ScopedEnv spawn("TASK_MANAGER_SPAWN", nullptr);
@@ -674,7 +674,7 @@ TEST(TaskManager, AnUntypedTaskKeepsItsParamsAsGiven) {
 
 // ---------------------------------------------------------------- wait, get_run, abort
 
-// TASKS.md section 4: wait for an unknown run.
+// Bad input: wait for an unknown run.
 TEST(TaskManager, WaitForAnUnknownRunThrowsUnknownRunError) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -687,7 +687,7 @@ TEST(TaskManager, WaitForAnUnknownRunThrowsUnknownRunError) {
   }());
 }
 
-// TASKS.md section 4: wait too long; the run goes on.
+// Bad input: wait too long; the run goes on.
 TEST(TaskManager, WaitGivesUpAfterItsTimeoutAndTheRunGoesOn) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -738,7 +738,7 @@ TEST(TaskManager, WaitFollowsAChangeMadeByAnotherManager) {
   }());
 }
 
-// TASKS.md section 4 and 2.11: abort an unknown run / a final run.
+// Bad input: abort an unknown run / a final run.
 TEST(TaskManager, AbortOfAnUnknownRunThrowsAndOfAFinalRunChangesNothing) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
@@ -820,7 +820,7 @@ TEST(TaskManager, TasksInfoIsSortedByNameAndSkipsUnknownNames) {
 
 // ---------------------------------------------------------------- events and handlers
 
-// TASKS.md 2.14.3, section 4: a handler that throws is logged and ignored.
+// Bad input: a handler that throws is logged and ignored.
 TEST(TaskManager, ASyncHandlerThatThrowsIsLoggedAndTheOthersStillRun) {
   fluid::run([]() -> Task<> {
     CapturedLog log;

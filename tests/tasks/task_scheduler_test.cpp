@@ -1,7 +1,7 @@
 // TaskScheduler: slots fired through the broker exactly once whatever the
 // number of schedulers, on a grid from the task's anchor (first writer
 // wins), coalesced after downtime, skipped while disabled, each run delayed
-// by randomize() and jitter (TASKS.md 2.10; aio-fluid's scheduler polls and
+// by randomize() and jitter (aio-fluid's scheduler polls and
 // fires twice with two schedulers).
 
 #include "support/captured_log.hpp"
@@ -121,7 +121,7 @@ TEST(TaskScheduler, FiresAScheduledTaskAtItsFirstStartThenOnItsGrid) {
   }());
 }
 
-// TASKS.md 2.10.1: any number of schedulers give exactly one run per slot.
+// Any number of schedulers give exactly one run per slot.
 TEST(TaskScheduler, SeveralSchedulersOnOneBrokerFireEachSlotOnce) {
   const auto url = unique_memory_url();
   TaskManager keeper({.broker_url = url});
@@ -141,7 +141,7 @@ TEST(TaskScheduler, SeveralSchedulersOnOneBrokerFireEachSlotOnce) {
   }());
 }
 
-// TASKS.md 2.10.3-4: a restart keeps the grid of the stored anchor and does
+// A restart keeps the grid of the stored anchor and does
 // not fire a slot again (aio-fluid fires an `every` task again at each restart).
 TEST(TaskScheduler, ARestartKeepsTheGridAndNeverRepeatsASlot) {
   const auto url = unique_memory_url();
@@ -169,7 +169,7 @@ TEST(TaskScheduler, ARestartKeepsTheGridAndNeverRepeatsASlot) {
   }());
 }
 
-// TASKS.md 2.10.3: after downtime across several slots, the most recent
+// After downtime across several slots, the most recent
 // missed slot fires once, late; the older ones are counted in a warning.
 TEST(TaskScheduler, CoalescesTheSlotsMissedWhileNoSchedulerRan) {
   const auto url = unique_memory_url();
@@ -200,7 +200,7 @@ TEST(TaskScheduler, CoalescesTheSlotsMissedWhileNoSchedulerRan) {
   }());
 }
 
-// TASKS.md 2.9.2: a disabled task's slots are skipped, not caught up when enabled.
+// A disabled task's slots are skipped, not caught up when enabled.
 TEST(TaskScheduler, SkipsTheSlotsOfADisabledTask) {
   const auto url = unique_memory_url();
   TaskManager keeper({.broker_url = url});
@@ -225,7 +225,7 @@ TEST(TaskScheduler, SkipsTheSlotsOfADisabledTask) {
   }());
 }
 
-// TASKS.md 2.10.2: execute_after = slot + randomize() + U[0, jitter).
+// Execute_after = slot + randomize() + U[0, jitter).
 TEST(TaskScheduler, DelaysEachRunByRandomizeAndJitter) {
   const auto url = unique_memory_url();
   TaskManager keeper({.broker_url = url});
