@@ -96,13 +96,16 @@ class Workers : public Worker {
 
  protected:
   /// Starts the children in order; a child failing to start fails the group's
-  /// startup (the children already started are stopped).
-  Task<> on_startup() final;
+  /// startup (the children already started are stopped). A subclass that
+  /// overrides it (to open what its children use first) must await this one.
+  Task<> on_startup() override;
   /// Waits until the group is asked to stop or any child stops; starts
   /// children added meanwhile.
   Task<> run() final;
-  /// Stops every child concurrently and waits for all; rethrows the first failure.
-  Task<> on_shutdown() final;
+  /// Stops every child concurrently and waits for all; rethrows the first
+  /// failure. A subclass that overrides it (to close what its children used
+  /// last) must await this one first.
+  Task<> on_shutdown() override;
 
  private:
   struct State;
