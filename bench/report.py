@@ -60,7 +60,7 @@ class Table:
 def fmt(value, unit):
     if value is None:
         return "-"
-    if unit == "msg/s" or unit == "dispatch/s":
+    if unit in ("msg/s", "dispatch/s", "runs/s"):
         return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.0f}k"
     if unit == "ms":
         return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
@@ -183,6 +183,23 @@ def callgrind_rows(t, lines):
           "info", "info", "callgrind, floor: parallel_group")
     t.add("W4 instructions per dispatch vs sequential", "instr", per.get("w4_fluid"), per.get("w4_floor_sequential"),
           "info", "info", "callgrind")
+    t.add("W6 instructions per run (queue, claim, run, finish)", "instr", per.get("w6"), None, "info", "info",
+          "callgrind, memory broker included")
+
+
+def w6_rows(t, lines):
+    def pick(workload, field):
+        return med([l.get(field) for l in lines if l.get("workload") == workload and not l.get("failed")])
+
+    failed = [l for l in lines if l.get("failed")]
+    note = f"{len(failed)} run(s) failed or timed out" if failed else ""
+    t.add("W6 memory broker end to end, 64 concurrent", "runs/s", pick("W6", "runs_per_s"), None, ">= 100k",
+          lambda f, fl, r: f >= 100e3, note or "100,000 no-op runs, first queue() to last final")
+    t.add("W6 idle consumer pickup, p50", "us", pick("W6pickup", "p50_us"), None, "info", "info", "queue() to start")
+    t.add("W6 idle consumer pickup, p99", "us", pick("W6pickup", "p99_us"), None, "<= 1 ms",
+          lambda f, fl, r: f <= 1000, "1,000 runs one at a time")
+    t.add("W6 scheduled slot queueing delay, p99", "ms", pick("W6slots", "p99_ms"), None, "<= 50 ms",
+          lambda f, fl, r: f <= 50, "every(20 ms), 200 slots")
 
 
 def render_text(rows):
@@ -223,6 +240,9 @@ def main():
     w5 = load_gbench(out / "w5.json")
     if w5:
         w5_rows(t, w5)
+    w6 = load_lines(out / "w6.jsonl")
+    if w6:
+        w6_rows(t, w6)
     callgrind_rows(t, load_lines(out / "callgrind.jsonl"))
 
     info = machine()

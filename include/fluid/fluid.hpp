@@ -20,6 +20,7 @@
 #include "fluid/serve.hpp"
 #include "fluid/status_server.hpp"
 #include "fluid/task.hpp"
+#include "fluid/tasks.hpp"
 #include "fluid/version.hpp"
 #include "fluid/worker.hpp"
 #include "fluid/worker_function.hpp"

@@ -156,12 +156,16 @@ class Workers : public Worker {
   /// Starts the children in order, each ready before the next. A child
   /// failing to start fails the group's startup; a stop request (or a
   /// child's stop that stops the group) ends it early, no further child started.
-  Task<> on_startup() final;
+  /// A subclass that overrides it (to open what its children use first) must
+  /// await this one.
+  Task<> on_startup() override;
   /// Supervises until the group is asked to stop or a child's stop stops it:
   /// starts children added meanwhile, restarts supervised ones.
   Task<> run() final;
-  /// Stops every child and waits for all; rethrows the first failure.
-  Task<> on_shutdown() final;
+  /// Stops every child and waits for all; rethrows the first failure. A
+  /// subclass that overrides it (to close what its children used last) must
+  /// await this one first.
+  Task<> on_shutdown() override;
   /// Retires the children never started (retire_unstarted()): they never will be.
   void on_worker_stopped() noexcept override;
 

@@ -3,6 +3,10 @@
 #include "brokers/memory/memory_broker.hpp"
 #include "fluid/errors.hpp"
 
+#if FLUID_WITH_REDIS
+#include "brokers/redis/redis_broker.hpp"
+#endif
+
 #include <array>
 #include <string>
 
@@ -14,9 +18,15 @@ namespace brokers {
 
 namespace {
 
+#if FLUID_WITH_REDIS
+constexpr BrokerFactory redis_factory = &redis::make_redis_broker;
+#else
 std::shared_ptr<TaskBroker> without_redis(const BrokerUrl& url) {
-  throw FluidError("broker URL '" + url.redacted + "': this build of fluid has no Redis broker");
+  throw FluidError("broker URL '" + url.redacted +
+                   "': this build of fluid has no Redis broker (it was configured with FLUID_WITH_REDIS=OFF)");
 }
+constexpr BrokerFactory redis_factory = &without_redis;
+#endif
 
 std::string scheme_list() {
   std::string list;
@@ -32,8 +42,8 @@ std::string scheme_list() {
 std::span<const BrokerScheme> broker_schemes() {
   static constexpr std::array schemes{
       BrokerScheme{"memory", &make_memory_broker},
-      BrokerScheme{"redis", &without_redis},
-      BrokerScheme{"rediss", &without_redis},
+      BrokerScheme{"redis", redis_factory},
+      BrokerScheme{"rediss", redis_factory},
   };
   return schemes;
 }

@@ -84,16 +84,31 @@ TEST(MakeBroker, UnknownOrMissingSchemesAreErrors) {
   EXPECT_THAT(url_error(""), HasSubstr("invalid broker URL ''"));
 }
 
-TEST(MakeBroker, RedisUrlsSayThisBuildHasNoRedisBrokerWithoutThePassword) {
+#if FLUID_WITH_REDIS
+TEST(MakeBroker, RedisUrlsMakeARedisBrokerWithoutThePassword) {
+  const auto broker = make_broker("redis://app:s3cret@cache.local:6380/2?name=jobs&queues=low");
+  EXPECT_EQ(broker->url(), "redis://app@cache.local:6380/2?name=jobs&queues=low");
+  EXPECT_EQ(broker->queues(), std::vector<TaskPriority>{TaskPriority::low});
+}
+
+TEST(MakeBroker, RedissSaysThisBuildHasNoTlsWithoutThePassword) {
+  EXPECT_THAT(url_error("rediss://:s3cret@cache.local"),
+              AllOf(HasSubstr("rediss://cache.local"), HasSubstr("needs TLS"), Not(HasSubstr("s3cret"))));
+}
+#else
+TEST(MakeBroker, RedisUrlsSayThisBuildHasNoRedisBrokerNamingTheOption) {
   const auto message = url_error("redis://app:s3cret@cache.local:6380/2?name=jobs");
-  EXPECT_EQ(message, "broker URL 'redis://app@cache.local:6380/2?name=jobs': this build of fluid has no Redis broker");
+  EXPECT_EQ(message,
+            "broker URL 'redis://app@cache.local:6380/2?name=jobs': this build of fluid has no Redis broker (it was "
+            "configured with FLUID_WITH_REDIS=OFF)");
   EXPECT_THAT(url_error("rediss://:s3cret@cache.local"),
               AllOf(HasSubstr("rediss://cache.local"), Not(HasSubstr("s3cret"))));
 }
+#endif
 
 TEST(MakeBroker, APasswordNeverAppearsInAnError) {
   // A password holding '@', ':' or '?' is still taken whole.
-  for (const char* url : {"redis://u:p@ss:w?rd@host/0", "memory://u:hunter2@x", "mem://u:hunter2@x?queues=bad"}) {
+  for (const char* url : {"redis://u:p@ss:w?rd@host/0?colour=red", "memory://u:hunter2@x", "mem://u:hunter2@x?queues=bad"}) {
     const auto message = url_error(url);
     EXPECT_THAT(message, Not(HasSubstr("hunter2"))) << url;
     EXPECT_THAT(message, Not(HasSubstr("ss:w?rd"))) << url;

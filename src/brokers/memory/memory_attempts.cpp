@@ -1,6 +1,7 @@
 // The memory broker's leases: renewals, how an attempt ends (finish), what
 // happens to the runs of a lost consumer (reap), and aborts.
 
+#include "brokers/broker_checks.hpp"
 #include "brokers/memory/memory_state.hpp"
 
 #include "fluid/tasks/errors.hpp"
@@ -12,24 +13,6 @@ namespace {
 bool same_outcome(const Outcome& a, const Outcome& b) {
   return a.state == b.state && a.error == b.error && a.retry_in == b.retry_in && a.requeue == b.requeue;
 }
-
-void check_outcome(const Lease& lease, const Outcome& outcome) {
-  const auto state = outcome.state;
-  const bool ends_attempt = state == TaskState::success || state == TaskState::failure || state == TaskState::aborted ||
-                            state == TaskState::interrupted;
-  if (!ends_attempt) {
-    throw FluidError("finish: run '" + lease.run_id + "' cannot end " + std::string(to_string(state)));
-  }
-  if (outcome.retry_in && state != TaskState::failure) {
-    throw FluidError("finish: run '" + lease.run_id + "' retried after " + std::string(to_string(state)) +
-                     " (only a failure is)");
-  }
-}
-
-[[noreturn]] void throw_lease_lost(const Lease& lease, const char* why) {
-  throw LeaseLostError("lease " + std::to_string(lease.token) + " on run '" + lease.run_id + "' lost: " + why);
-}
-
 }  // namespace
 
 std::vector<LeaseState> MemoryState::renew(const std::vector<Lease>& leases, std::chrono::milliseconds lease,

@@ -1,27 +1,11 @@
 #pragma once
-// The errors of the Redis client. BrokerError and BrokerUnavailableError are
-// the task queue's (pinned names and definitions); they live here until the
-// tasks' public error header takes them over.
+// The Redis client's own error: an error reply. The broker errors it
+// derives from are the task queue's public ones (fluid/tasks/errors.hpp).
 
-#include "fluid/errors.hpp"
+#include "fluid/tasks/errors.hpp"
 
 #include <string>
 #include <string_view>
-
-namespace fluid {
-
-/// The broker refused or failed an operation.
-struct BrokerError : FluidError {
-  using FluidError::FluidError;
-};
-
-/// The broker cannot be reached: not connected in time, or the connection
-/// broke before the reply.
-struct BrokerUnavailableError : BrokerError {
-  using BrokerError::BrokerError;
-};
-
-}  // namespace fluid
 
 namespace fluid::redis {
 

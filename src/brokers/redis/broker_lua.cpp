@@ -1,0 +1,36 @@
+#include "brokers/redis/broker_lua.hpp"
+
+#include <string>
+
+namespace fluid::redis {
+
+namespace {
+
+RedisScript script(const char* body) { return RedisScript(std::string(broker_lua_library) + body); }
+
+}  // namespace
+
+const BrokerScripts& broker_scripts() {
+  static const BrokerScripts scripts{
+      .enqueue = script(enqueue_lua),
+      .claim = script(claim_lua),
+      .renew = script(renew_lua),
+      .finish = script(finish_lua),
+      .reap = script(reap_lua),
+      .abort = script(abort_lua),
+      .version = script(version_lua),
+      .register_tasks = script(register_lua),
+      .tasks_info = script(tasks_info_lua),
+      .set_enabled = script(set_enabled_lua),
+      .anchor = script(anchor_lua),
+      .fire_slot = script(fire_slot_lua),
+      .queue_length = script(queue_length_lua),
+      .clear_queue = script(clear_queue_lua),
+      .set_status = script(set_status_lua),
+      .statuses = script(statuses_lua),
+      .read_events = script(read_events_lua),
+  };
+  return scripts;
+}
+
+}  // namespace fluid::redis

@@ -1,0 +1,281 @@
+// The broker scripts of a run's life under a consumer: enqueue, claim,
+// renew, finish, reap, abort. Each runs after broker_lua_library.
+
+#include "brokers/redis/broker_lua.hpp"
+
+namespace fluid::redis {
+
+// ARGV: delay_ms, then the given run (library's given_run).
+const char* const enqueue_lua = R"lua(
+local flat, created = enqueue_run(given_run(2), tonumber(ARGV[1]))
+return {created and 1 or 0, flat}
+)lua";
+
+// ARGV: manager_id, lease_ms, max_deliveries, max_runs, retention_ms,
+// queue count, the queues, the tasks.
+// Returns {now, claimed {token, expires, run}..., settled runs, next_due, skipped tasks}.
+const char* const claim_lua = R"lua(
+local manager_id, lease_us, max_deliveries = ARGV[1], tonumber(ARGV[2]) * 1000, ARGV[3]
+local max_runs, retention, nqueues = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local MAX_SETTLED, MAX_SKIPPED = 256, 8
+local queues, tasks, requested = {}, {}, {}
+for i = 1, nqueues do queues[i] = ARGV[6 + i] end
+for i = 7 + nqueues, #ARGV do
+  if not requested[ARGV[i]] then
+    requested[ARGV[i]] = true
+    tasks[#tasks + 1] = ARGV[i]
+  end
+end
+local due = claimable_until()
+local claimed, settled = {}, {}
+
+local limits = {}
+local function limits_of(task)
+  if limits[task] then return limits[task] end
+  local h = redis.call('HMGET', task_key(task), 'enabled', 'max_concurrency', 'rl', 'rl_max_attempts', 'rl_wait',
+                       'rl_backoff', 'rl_max_wait')
+  local t = {enabled = h[1] ~= '0', limit = tonumber(h[2] or '0') or 0, running = redis.call('SCARD', running_key(task)),
+             rl = h[3] == '1', rl_max = tonumber(h[4] or ''), rl_wait = tonumber(h[5] or '0') or 0,
+             rl_backoff = tonumber(h[6] or '1') or 1, rl_max_wait = tonumber(h[7] or '0') or 0}
+  limits[task] = t
+  return t
+end
+-- RetryPolicy::next_delay(done): nil once the attempts are used up.
+local function rate_limit_delay(t, done)
+  if not t.rl or (t.rl_max and done >= t.rl_max) then return nil end
+  local scaled = t.rl_wait * math.pow(t.rl_backoff, done)
+  if not (scaled < t.rl_max_wait) then return t.rl_max_wait end
+  return math.floor(scaled + 0.5)
+end
+
+local function lease(run, t)
+  local token = str(redis.call('INCR', P .. 'token'))
+  local expires = str(NOW + lease_us)
+  set(run, 'state', 'running')
+  set(run, 'start', NOW_S)
+  set(run, 'end', '')
+  set(run, 'deliveries', str(tonumber(run.f.deliveries) + 1))
+  set(run, 'manager_id', manager_id)
+  set(run, 'token', token)
+  set(run, 'max_deliveries', max_deliveries)
+  set(run, 'lease_expires', expires)
+  save(run)
+  redis.call('ZADD', LEASES, expires, run.f.id)
+  redis.call('SADD', running_key(run.f.task), run.f.id)
+  t.running = t.running + 1
+  claimed[#claimed + 1] = {token, expires, record('state', run, nil)}
+end
+
+-- A rate-limit retry is no transition: still queued, delayed, no event.
+local function retry_rate_limited(run, delay_ms)
+  local at = str(NOW + delay_ms * 1000)
+  set(run, 'rate_limit_attempt', str(tonumber(run.f.rate_limit_attempt) + 1))
+  set(run, 'execute_after', at)
+  set(run, 'manager_id', manager_id)
+  set(run, 'place', at)
+  save(run)
+  redis.call('ZADD', queue_key(run.f.priority, run.f.task), at, run.f.id)
+  wake(run.f.priority, run.f.task)
+  settled[#settled + 1] = public_fields(run)
+end
+
+local function settle_or_lease(id, task)
+  local run = load_run(id)
+  if not run then return end
+  local t = limits_of(task)
+  if not t.enabled then
+    end_attempt(run, 'aborted', 'task disabled', manager_id)
+    make_final(run, settled)
+  elseif t.limit > 0 and t.running >= t.limit then
+    local delay = rate_limit_delay(t, tonumber(run.f.rate_limit_attempt))
+    if delay then
+      retry_rate_limited(run, delay)
+    else
+      end_attempt(run, 'rate_limited', '', manager_id)
+      make_final(run, settled)
+    end
+  else
+    lease(run, t)
+  end
+end
+
+local function head(priority, task)
+  local h = redis.call('ZRANGE', queue_key(priority, task), 0, 0, 'WITHSCORES')
+  if h[1] and tonumber(h[2]) <= due then return {id = h[1], score = tonumber(h[2])} end
+  return false
+end
+-- Merges the tasks' queues of one priority by place, FIFO.
+local function take_from(priority)
+  local heads = {}
+  for _, task in ipairs(tasks) do heads[task] = head(priority, task) end
+  while #claimed < max_runs and #settled < MAX_SETTLED do
+    local best_task, best = nil, nil
+    for _, task in ipairs(tasks) do
+      local h = heads[task]
+      if h and (not best or h.score < best.score or (h.score == best.score and h.id < best.id)) then
+        best_task, best = task, h
+      end
+    end
+    if not best then return end
+    redis.call('ZREM', queue_key(priority, best_task), best.id)
+    settle_or_lease(best.id, best_task)
+    heads[best_task] = head(priority, best_task)
+  end
+end
+for _, priority in ipairs(queues) do take_from(priority) end
+
+local next_due, skipped = '', {}
+if #claimed < max_runs then
+  local best
+  for _, priority in ipairs(queues) do
+    for _, task in ipairs(tasks) do
+      local h = redis.call('ZRANGEBYSCORE', queue_key(priority, task), '(' .. str(due), '+inf', 'WITHSCORES',
+                           'LIMIT', 0, 1)
+      if h[1] and (not best or tonumber(h[2]) < best.score) then best = {id = h[1], score = tonumber(h[2])} end
+    end
+  end
+  if best then
+    local after = redis.call('HGET', run_key(best.id), 'execute_after')
+    next_due = (after and after ~= '') and after or str(best.score)
+  end
+  for _, task in ipairs(sorted_tasks()) do
+    if #skipped == MAX_SKIPPED then break end
+    if not requested[task] then
+      for _, priority in ipairs(queues) do
+        if #redis.call('ZRANGEBYSCORE', queue_key(priority, task), '-inf', str(due), 'LIMIT', 0, 1) > 0 then
+          skipped[#skipped + 1] = task
+          break
+        end
+      end
+    end
+  end
+end
+-- Nothing due for this claimant: the tokens on its lists are stale (any
+-- later change pushes a fresh one).
+if #claimed == 0 and #settled == 0 then
+  for _, priority in ipairs(queues) do
+    for _, task in ipairs(tasks) do redis.call('DEL', wake_key(priority, task)) end
+  end
+end
+expire_finals(retention)
+return {NOW_S, claimed, settled, next_due, skipped}
+)lua";
+
+// ARGV: lease_ms, then run id and token per lease. Returns {status, expires, reason} per lease.
+const char* const renew_lua = R"lua(
+local expires = str(NOW + tonumber(ARGV[1]) * 1000)
+local out = {}
+for i = 2, #ARGV, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  local h = redis.call('HMGET', run_key(id), 'state', 'token', 'abort_requested', 'abort_reason')
+  if h[1] ~= 'running' or h[2] ~= token then
+    out[#out + 1] = {'lost', '', ''}
+  else
+    redis.call('HSET', run_key(id), 'lease_expires', expires)
+    redis.call('ZADD', LEASES, expires, id)
+    if h[3] == '1' then
+      out[#out + 1] = {'abort_requested', expires, h[4] or ''}
+    else
+      out[#out + 1] = {'held', expires, ''}
+    end
+  end
+end
+return out
+)lua";
+
+// ARGV: run id, token, state, error, retry_in_ms ('' for none), requeue ('1'/'0'), retention_ms.
+// Returns {'ok', changes} or {'lost', why}.
+const char* const finish_lua = R"lua(
+local id, token, state, error, retry_in, requeue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local outcome = state .. '|' .. retry_in .. '|' .. requeue .. '|' .. error
+local run = load_run(id)
+if run and token ~= '0' and run.f.fin_token == token then
+  if run.f.fin_outcome ~= outcome then return {'lost', 'finished with another outcome'} end
+  return {'ok', cjson.decode(run.f.fin_changes)}
+end
+if not run or run.f.state ~= 'running' or run.f.token ~= token then
+  return {'lost', 'the run belongs to a later attempt or was reaped'}
+end
+-- An abort requested meanwhile wins over going back to the queue.
+local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
+release_lease(run)
+local changes = {}
+local holder = run.f.manager_id
+local release = state == 'interrupted' and requeue == '1'
+local retry = state == 'failure' and retry_in ~= ''
+if release and abort_requested then
+  end_attempt(run, 'aborted', abort_reason, holder)
+  make_final(run, changes)
+elseif release then
+  end_attempt(run, 'interrupted', error, holder)
+  local deliveries = tonumber(run.f.deliveries)
+  if deliveries > 0 then set(run, 'deliveries', str(deliveries - 1)) end  -- a graceful release is no delivery
+  mark_requeued(run, changes)
+  queue_again(run, run.f.place, changes)
+elseif retry and not abort_requested then
+  end_attempt(run, 'failure', error, holder)
+  mark_requeued(run, changes)
+  set(run, 'retry_attempt', str(tonumber(run.f.retry_attempt) + 1))
+  set(run, 'deliveries', '0')  -- a retry is a new attempt, not a redelivery
+  local at = str(NOW + tonumber(retry_in) * 1000)
+  set(run, 'execute_after', at)
+  queue_again(run, at, changes)
+else
+  end_attempt(run, state, error, holder)
+  make_final(run, changes)
+end
+redis.call('HSET', run_key(id), 'fin_token', token, 'fin_outcome', outcome, 'fin_changes', cjson.encode(changes))
+expire_finals(tonumber(ARGV[7]))
+return {'ok', changes}
+)lua";
+
+// ARGV: manager_id, retention_ms. Returns the changes.
+const char* const reap_lua = R"lua(
+local reaper = ARGV[1]
+local changes = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW_S)) do
+  local run = load_run(id)
+  if not run then
+    redis.call('ZREM', LEASES, id)
+  else
+    local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
+    release_lease(run)
+    local deliveries = tonumber(run.f.deliveries)
+    if abort_requested then
+      end_attempt(run, 'aborted', abort_reason, reaper)
+      make_final(run, changes)
+    elseif deliveries >= tonumber(run.f.max_deliveries or '5') then
+      end_attempt(run, 'failure', 'lease expired ' .. str(deliveries) .. ' times: consumer lost', reaper)
+      make_final(run, changes)
+    else
+      end_attempt(run, 'interrupted', 'lease expired', reaper)
+      mark_requeued(run, changes)
+      queue_again(run, run.f.place, changes)
+    end
+  end
+end
+expire_finals(tonumber(ARGV[2]))
+return changes
+)lua";
+
+// ARGV: run id, reason, manager_id, retention_ms. Returns {'unknown'} or {'ok', changes}.
+const char* const abort_lua = R"lua(
+local id, reason, manager_id = ARGV[1], ARGV[2], ARGV[3]
+local run = load_run(id)
+if not run then return {'unknown'} end
+local changes = {}
+if run.f.state == 'queued' then
+  redis.call('ZREM', queue_key(run.f.priority, run.f.task), id)
+  end_attempt(run, 'aborted', reason, manager_id)
+  make_final(run, changes)
+elseif run.f.state == 'running' and run.f.abort_requested ~= '1' then
+  set(run, 'abort_requested', '1')
+  set(run, 'abort_reason', reason)
+  save(run)
+  record('abort', run, changes, {error = reason, manager_id = manager_id})
+end
+expire_finals(tonumber(ARGV[4]))
+return {'ok', changes}
+)lua";
+
+}  // namespace fluid::redis

@@ -1,0 +1,166 @@
+// The Redis broker's two waits. claim(): claim, and when nothing came, BLPOP
+// the wake-up lists of the claimant's tasks and queues (every change that
+// makes a run claimable pushes a token) until the next due time. read_events():
+// read, and when nothing came, XREAD BLOCK on the stream. Both on blocking
+// connections of their own, so the multiplexed one never waits.
+
+#include "brokers/redis/broker_codec.hpp"
+#include "brokers/redis/broker_lua.hpp"
+#include "brokers/redis/redis_broker_impl.hpp"
+#include "fluid/tasks/errors.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+namespace fluid::redis {
+
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string seconds_text(milliseconds timeout) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", static_cast<double>(timeout.count()) / 1000.0);
+  return text;
+}
+
+std::vector<std::string> claim_args(const ClaimRequest& request, const std::string& retention_ms) {
+  std::vector<std::string> args{request.manager_id,
+                                std::to_string(request.lease.count()),
+                                std::to_string(request.max_deliveries),
+                                std::to_string(request.max_runs),
+                                retention_ms,
+                                std::to_string(request.queues.size())};
+  for (const auto priority : request.queues) args.emplace_back(to_string(priority));
+  args.insert(args.end(), request.tasks.begin(), request.tasks.end());
+  return args;
+}
+
+/// BLPOP of the wake-up lists of the request's tasks in its queues, less its timeout.
+std::vector<std::string> blpop_of(const ClaimRequest& request, const std::string& prefix) {
+  std::vector<std::string> keys{"BLPOP"};
+  for (const auto priority : request.queues) {
+    for (const auto& task : request.tasks) keys.push_back(prefix + "wake:" + std::string(to_string(priority)) + ":" + task);
+  }
+  return keys;
+}
+
+ClaimResult claim_result_of(const std::vector<Reply>& answer) {
+  ClaimResult result;
+  for (const auto& claimed : answer.at(1).as_array()) {
+    const auto& parts = claimed.as_array();
+    TaskRun run = run_of_fields(parts.at(2).as_array());
+    Lease lease{run.id, std::stoull(parts.at(0).as_string()), *time_of_micros(parts.at(1).as_string())};
+    result.claimed.emplace_back(std::move(run), std::move(lease));
+  }
+  result.settled = runs_of(answer.at(2));
+  result.next_due = time_of_micros(answer.at(3).as_string());
+  for (const auto& task : answer.at(4).as_array()) result.skipped_tasks.push_back(task.as_string());
+  return result;
+}
+
+/// A cursor as the feed gives it: decimal digits.
+/// @throws BrokerError for anything else.
+std::string checked_cursor(const std::string& url, const std::string& cursor) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
+  if (cursor.empty() || error != std::errc{} || end != cursor.data() + cursor.size()) {
+    throw BrokerError("broker " + url + ": read_events: cursor '" + cursor + "' was not given by this broker");
+  }
+  return std::to_string(value);
+}
+
+std::string event_number(const std::string& stream_id) { return stream_id.substr(stream_id.find('-') + 1); }
+
+TaskEvent event_of(const Reply& entry) {
+  const auto& parts = entry.as_array();
+  const auto& fields = parts.at(1).as_array();
+  TaskEvent event;
+  event.id = event_number(parts.at(0).as_string());
+  event.kind = fields.at(1).as_string();  // fields: "kind", kind, then the run's
+  event.run = run_of_fields(fields, 2);
+  return event;
+}
+
+}  // namespace
+
+Task<ClaimResult> RedisBroker::claim(ClaimRequest request) {
+  session();
+  if (request.max_runs == 0) co_return ClaimResult{};
+  if (request.tasks.empty() || request.queues.empty()) {  // nothing to claim, ever: just the wait
+    if (request.wait > milliseconds::zero()) co_await fluid::sleep(request.wait);
+    co_return ClaimResult{};
+  }
+  const auto deadline = SteadyClock::now() + request.wait;
+  const auto args = claim_args(request, retention_ms());
+  const auto blpop = blpop_of(request, prefix_);
+  for (;;) {
+    auto step = co_await claim_once(args);
+    const auto now = SteadyClock::now();
+    const bool done = !step.result.claimed.empty() || !step.result.settled.empty();
+    if (done || now >= deadline) co_return std::move(step.result);
+    auto until = deadline;
+    if (step.result.next_due) {
+      const auto due_in = std::chrono::ceil<milliseconds>(*step.result.next_due - step.broker_now);
+      until = std::min(until, now + std::max(due_in, milliseconds(1)));
+    }
+    co_await wait_for_wake(blpop, std::chrono::ceil<milliseconds>(until - now));
+  }
+}
+
+Task<RedisBroker::ClaimStep> RedisBroker::claim_once(std::vector<std::string> args) {
+  const auto reply = co_await script(broker_scripts().claim, std::move(args), false);
+  const auto& answer = reply.as_array();
+  co_return ClaimStep{claim_result_of(answer), *time_of_micros(answer.at(0).as_string())};
+}
+
+Task<> RedisBroker::wait_for_wake(std::vector<std::string> blpop, milliseconds timeout) {
+  const auto session = this->session();
+  blpop.push_back(seconds_text(std::max(timeout, milliseconds(1))));
+  const CallOptions options{.timeout = timeout + redis_.timeout};
+  co_await session->waits.call(std::move(blpop), options);  // a token or the timeout: either way, claim again
+}
+
+Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, milliseconds wait) {
+  session();
+  if (!after.empty()) after = checked_cursor(url_, after);
+  const auto deadline = SteadyClock::now() + wait;
+  if (after.empty()) {
+    auto now = co_await read_feed("", max);
+    after = now.newest;
+  }
+  for (;;) {
+    auto step = co_await read_feed(after, max);
+    const auto remaining = std::chrono::ceil<milliseconds>(deadline - SteadyClock::now());
+    if (!step.batch.events.empty() || max == 0 || remaining <= milliseconds::zero()) co_return std::move(step.batch);
+    co_await wait_for_event(after, max, remaining);
+  }
+}
+
+Task<RedisBroker::FeedStep> RedisBroker::read_feed(std::string after, std::size_t max) {
+  std::vector<std::string> args{after, std::to_string(max)};
+  const auto reply = co_await script(broker_scripts().read_events, std::move(args), true);
+  const auto& answer = reply.as_array();
+  if (answer.at(0).as_string() == "bad") {
+    throw BrokerError("broker " + url_ + ": read_events: cursor '" + after + "' was not given by this broker");
+  }
+  FeedStep step;
+  step.newest = answer.at(0).as_string();
+  step.batch.gap = answer.at(1).as_string() == "1";
+  for (const auto& entry : answer.at(2).as_array()) step.batch.events.push_back(event_of(entry));
+  step.batch.cursor = step.batch.events.empty() ? after : step.batch.events.back().id;
+  co_return step;
+}
+
+Task<> RedisBroker::wait_for_event(std::string after, std::size_t max, milliseconds timeout) {
+  const auto session = this->session();
+  std::vector<std::string> command{"XREAD",   "COUNT",           std::to_string(std::max<std::size_t>(max, 1)),
+                                   "BLOCK",   std::to_string(timeout.count()), "STREAMS",
+                                   prefix_ + "events", "0-" + after};
+  const CallOptions options{.timeout = timeout + redis_.timeout};
+  co_await session->feed.call(std::move(command), options);  // events or the timeout: either way, read again
+}
+
+}  // namespace fluid::redis
