@@ -1,7 +1,8 @@
 # Runs one example as a test: cmake -DEXAMPLE=<path> [-DDURATION=<seconds>]
-#   [-DEXPECT=<regex>] [-DEXPECT_LAST=<regex>] -P run_example.cmake
-# The example must exit 0; its standard output must match EXPECT and its last
-# line EXPECT_LAST, when given. DURATION is passed in the environment.
+#   [-DEXPECT=<regex>] [-DEXPECT_LAST=<regex>] [-DEXPECT_EXIT=<code>] -P run_example.cmake
+# The example must exit with EXPECT_EXIT (default 0); its standard output must
+# match EXPECT and its last line EXPECT_LAST, when given. DURATION is passed in
+# the environment.
 # (A plain add_test with PASS_REGULAR_EXPRESSION would ignore the exit code.)
 
 if(NOT EXAMPLE)
@@ -17,8 +18,11 @@ execute_process(COMMAND "${EXAMPLE}"
   ERROR_VARIABLE err)
 message("${out}${err}")
 
-if(NOT result STREQUAL "0")
-  message(FATAL_ERROR "${EXAMPLE} exited with ${result}")
+if(NOT DEFINED EXPECT_EXIT)
+  set(EXPECT_EXIT 0)
+endif()
+if(NOT result STREQUAL "${EXPECT_EXIT}")
+  message(FATAL_ERROR "${EXAMPLE} exited with ${result}, not ${EXPECT_EXIT}")
 endif()
 if(DEFINED EXPECT AND NOT out MATCHES "${EXPECT}")
   message(FATAL_ERROR "${EXAMPLE}: the output does not contain \"${EXPECT}\"")

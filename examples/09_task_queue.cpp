@@ -1,4 +1,4 @@
-// 06_task_queue: a task queue in one process. Two tasks are defined (one with
+// 09_task_queue: a task queue in one process. Two tasks are defined (one with
 // typed params, one that fails once and is retried), a TaskConsumer executes
 // them on the embedded memory:// broker, and main queues runs, waits for
 // their outcome and aborts one that is still running. See docs/tasks.md.
@@ -43,7 +43,7 @@ fluid::TaskDefinition slow_task() {
 }
 
 Task<> produce(fluid::TaskConsumer& consumer) {
-  const nlohmann::json params = {{"a", 3}, {"b", 4}};  // named: see docs/workers.md on g++ 12
+  const nlohmann::json params = {{"a", 3}, {"b", 4}};  // named: see the README's g++ 12 pitfall
   const auto added = co_await consumer.queue_and_wait("add", params);
   std::printf("add ended %s\n", fluid::to_string(added.state).data());
 
