@@ -292,7 +292,7 @@ Task<bool> Workers::stop_and_wait(std::vector<std::shared_ptr<Worker>> children,
 }
 
 Task<> Workers::stop_in_reverse(std::vector<std::shared_ptr<Worker>> children) {
-  // Arguments named before each co_await: see "g++ 12 pitfall" in docs/workers.md.
+  // Arguments named before each co_await: see the README's g++ 12 pitfall.
   for (auto it = children.rbegin(); it != children.rend(); ++it) {
     std::vector<std::shared_ptr<Worker>> one{*it};
     const bool forced = co_await stop_and_wait(std::move(one), false, false);

@@ -128,7 +128,7 @@ void add_builtin_routes(State& state) {
   auto* self = &state;
   const HttpHandler live = [self](HttpRequest) { return detail::liveness(*self->target, self->options.event_loop_timeout); };
   const HttpHandler ready = [self](HttpRequest) -> Task<HttpResponse> {
-    const auto checks = co_await self->run_checks();  // named: see docs/workers.md on g++ 12
+    const auto checks = co_await self->run_checks();  // named: see the README's g++ 12 pitfall
     co_return detail::readiness(*self->target, checks);
   };
   state.routes.add("GET", "/health", live);

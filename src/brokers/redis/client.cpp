@@ -67,7 +67,7 @@ void RedisClient::close() { connection_->close(); }
 
 Task<> RedisClient::open() {
   const CallOptions options{.timeout = connection_->options().url.connect_timeout, .idempotent = true};
-  // Named, never braced in the call: see docs/workers.md on g++ 12 and coroutine arguments.
+  // Named, never braced in the call: see the README's g++ 12 pitfall.
   std::vector<std::string> ping{"PING"};
   co_await call(std::move(ping), options);
 }
