@@ -44,7 +44,7 @@ constexpr auto period = 100ms;
 /// After startup, how long to wait before reading the resident memory and
 /// asking for the stop: every worker has gone round its loop once, and the
 /// last one started has just gone back to sleep, so a stop that waits for the
-/// sleeps to end (seed idiom) takes about one period, as in the spec's floor.
+/// sleeps to end (seed idiom) takes about one period, as the floor's does.
 constexpr auto settle = period + 1ms;
 
 struct Result {

@@ -1,7 +1,8 @@
-// The pinned API of WORKERS.md section 1, and the task queue's (all but
-// TaskApiServer and task_cli, which come next): code outside
-// this repository compiles against these names and signatures, all reachable
-// from <fluid/fluid.hpp> alone. A change that breaks one fails this file's build.
+// The pinned API, sketched here as code outside this repository uses it: the
+// workers' and the task queue's (all but TaskApiServer and task_cli, which
+// come next). That code compiles against these names and signatures, all
+// reachable from <fluid/fluid.hpp> alone. A change that breaks one fails this
+// file's build.
 
 #include <fluid/fluid.hpp>
 

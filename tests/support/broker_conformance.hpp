@@ -1,5 +1,5 @@
 #pragma once
-// The broker conformance suite (TASKS.md 3.2): every guarantee of the broker
+// The broker conformance suite: every guarantee of the broker
 // interface, method by method, as one value-parameterised GoogleTest suite.
 // A broker passes when its instantiation does; each broker instantiates it
 // in one line with the URL of a namespace of its own:

@@ -12,7 +12,7 @@ namespace fluid::brokers {
 
 namespace {
 
-/// The feed keeps this many events (TASKS.md 3.3); older ones are a gap.
+/// The feed keeps this many events; older ones are a gap.
 constexpr std::size_t retained_events = 10'000;
 
 std::size_t index_of(TaskPriority priority) { return static_cast<std::size_t>(priority); }
