@@ -63,18 +63,7 @@ demo: configure-$(DEMO_PRESET)
 	$(DEMO_BIN) $(DEMO_ARGS)
 
 bench: build-release
-	@if [ -x bench/run ]; then \
-	  echo "bench: running bench/run build/release"; \
-	  FLUID_BUILD_DIR=build/release ./bench/run build/release; \
-	else \
-	  found=0; \
-	  for exe in build/release/bench/*; do \
-	    if [ -f "$$exe" ] && [ -x "$$exe" ]; then \
-	      found=1; echo "== $$exe"; "$$exe" || exit $$?; \
-	    fi; \
-	  done; \
-	  if [ $$found -eq 0 ]; then echo "bench: no benchmarks yet (bench/*.cpp)"; fi; \
-	fi
+	./bench/run build/release
 
 # The short run of tests/stress_test.cpp is part of `make test`; this is the long one.
 STRESS_SEQUENCES ?= 50000
