@@ -5,6 +5,8 @@
 #include <fluid/fluid.hpp>
 #include <fluid/tasks.hpp>
 
+#include "support/thrown.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -145,20 +147,5 @@ std::vector<TaskState> states_of(const std::vector<TaskRun>& runs);
 std::vector<std::string> describe(const std::vector<TaskEvent>& events);
 /// The run's value when present. @throws std::runtime_error for nullopt.
 TaskRun present(const std::optional<TaskRun>& run);
-
-/// What `call` threw as an E (the test fails on another exception): the
-/// awaited sibling of thrown_message() (support/thrown.hpp).
-/// Never co_await inside a gtest macro: they expand to an `if` condition,
-/// which g++ 12 miscompiles with a co_await in it (docs/workers.md).
-/// @throws std::runtime_error when `call` throws nothing.
-template <class E, class T>
-Task<std::string> thrown_message_of(Task<T> call) {
-  try {
-    co_await std::move(call);
-  } catch (const E& error) {
-    co_return std::string(error.what());
-  }
-  throw std::runtime_error("expected an exception, none was thrown");
-}
 
 }  // namespace fluid::test

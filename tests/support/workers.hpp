@@ -4,14 +4,19 @@
 #include <fluid/detail/notifier.hpp>
 #include <fluid/fluid.hpp>
 
+#include "support/thrown.hpp"
+
 #include <boost/system/system_error.hpp>
 #include <boost/asio/error.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fluid::test {
@@ -68,13 +73,34 @@ class BadWorker3 : public Worker {
   }
 };
 
-/// Returns on its own after a short while (10 ms).
-class ShortLived : public Worker {
+/// Fails the moment run() starts, without ever suspending (so its whole life
+/// may run inline): throws std::runtime_error(`message`).
+class FailsAtOnce : public Worker {
  public:
-  using Worker::Worker;
+  explicit FailsAtOnce(WorkerOptions options = {}, std::string message = "failed at once")
+      : Worker(std::move(options)), message_(std::move(message)) {}
 
  protected:
-  Task<> run() override { co_await sleep(10ms); }
+  Task<> run() override {
+    throw std::runtime_error(message_);
+    co_return;
+  }
+
+ private:
+  std::string message_;
+};
+
+/// Returns on its own after `lifetime` (10 ms unless told).
+class ShortLived : public Worker {
+ public:
+  explicit ShortLived(WorkerOptions options = {}, std::chrono::milliseconds lifetime = 10ms)
+      : Worker(std::move(options)), lifetime_(lifetime) {}
+
+ protected:
+  Task<> run() override { co_await sleep(lifetime_); }
+
+ private:
+  std::chrono::milliseconds lifetime_;
 };
 
 /// Stops when asked, then fails in its cleanup with "cleanup failed".
@@ -120,14 +146,16 @@ class RecordingWorker : public Worker {
 };
 
 /// Takes `delay` in on_startup(), deaf to stop requests, then runs as a
-/// NiceWorker. Tells `in_startup` when its on_startup() begins, and records
-/// whether it was asked to stop meanwhile.
+/// NiceWorker: lets a test stop it, or look at its group, while it starts.
+/// Tells `in_startup` when its on_startup() begins, records whether it was
+/// asked to stop meanwhile, and `started_up` once its on_startup() has ended.
 class SlowToStart : public NiceWorker {
  public:
   explicit SlowToStart(std::chrono::milliseconds delay, WorkerOptions options = {})
       : NiceWorker(std::move(options)), delay_(delay) {}
   std::atomic<bool> starting{false};
   std::atomic<bool> asked_to_stop_while_starting{false};
+  std::atomic<bool> started_up{false};
   fluid::detail::Notifier in_startup;
 
  protected:
@@ -136,6 +164,7 @@ class SlowToStart : public NiceWorker {
     in_startup.notify_all();
     co_await sleep(delay_);
     asked_to_stop_while_starting = is_stopping();
+    started_up = true;
   }
 
  private:
@@ -150,15 +179,10 @@ Task<bool> wait_until_starting(SlowToStart& worker);
 /// still does not after `timeout`. Event-driven: no polling.
 Task<bool> wait_for_tree(Worker& worker, std::function<bool()> condition, std::chrono::milliseconds timeout = 5s);
 
-/// The message of what `task` throws, or "" if it does not.
-template <class Awaitable>
-Task<std::string> error_of(Awaitable task) {
-  try {
-    co_await std::move(task);
-  } catch (const std::exception& e) {
-    co_return e.what();
-  }
-  co_return "";
+/// std::make_shared<W>, shorter in a group's list of children.
+template <class W, class... Args>
+std::shared_ptr<W> make(Args&&... args) {
+  return std::make_shared<W>(std::forward<Args>(args)...);
 }
 
 /// Sets an environment variable for the lifetime of the object.
