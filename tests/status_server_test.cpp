@@ -2,6 +2,7 @@
 // where installed, curl: every path, errors, readiness through the lifecycle,
 // liveness when a child stops, slow clients vs. shutdown, bind failures.
 
+#include "support/captured_log.hpp"
 #include "support/prometheus_format.hpp"
 #include "support/workers.hpp"
 
@@ -17,8 +18,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <gtest/gtest.h>
 
@@ -110,18 +109,6 @@ struct Service {
   std::shared_ptr<StatusServer> server;
 };
 
-/// Takes long to start: lets a test look at the service while it starts.
-class SlowStart : public NiceWorker {
- public:
-  explicit SlowStart(std::chrono::milliseconds delay) : NiceWorker({.name = "slow_start"}), delay_(delay) {}
-
- protected:
-  Task<> on_startup() override { co_await sleep(delay_); }
-
- private:
-  std::chrono::milliseconds delay_;
-};
-
 /// Takes long to stop: lets a test look at the service while it stops.
 class SlowStop : public Worker {
  public:
@@ -137,18 +124,6 @@ class SlowStop : public Worker {
   std::chrono::milliseconds delay_;
 };
 
-/// Fails at once: under supervision with a long backoff it stays stopped a while.
-class FailsAtOnce : public Worker {
- public:
-  FailsAtOnce() : Worker({.name = "fragile"}) {}
-
- protected:
-  Task<> run() override {
-    co_await sleep(1ms);
-    throw std::runtime_error("fragile broke");
-  }
-};
-
 /// Its status() fails, after suspending.
 class BrokenStatus : public NiceWorker {
  public:
@@ -157,21 +132,6 @@ class BrokenStatus : public NiceWorker {
     co_await sleep(1ms);
     throw std::runtime_error("status unavailable");
   }
-};
-
-/// Captures what the "fluid" logger writes while it lives.
-class CapturedLog {
- public:
-  CapturedLog() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)) { logger()->sinks().push_back(sink_); }
-  ~CapturedLog() { std::erase(logger()->sinks(), sink_); }
-  std::string text() {
-    logger()->flush();
-    return stream_.str();
-  }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
 };
 
 }  // namespace
@@ -323,7 +283,7 @@ TEST(StatusServer, HealthStays200AndReadyIs503WhileASupervisedChildBacksOff) {
     // Supervised with a long backoff: after failing, it stays stopped while the group runs.
     WorkersOptions options{.name = "inner", .backoff = {.initial = 1h, .max = 1h, .multiplier = 1, .jitter = 0}};
     auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{}, options);
-    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(); }, RestartPolicy::always);
+    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(WorkerOptions{.name = "fragile"}, "fragile broke"); }, RestartPolicy::always);
     service.root.add_workers(inner);
     co_await service.root.startup();
     while (!inner->workers()[0]->is_stopped()) co_await sleep(1ms);
@@ -420,7 +380,7 @@ TEST(StatusServer, ReadyIs503WhileTheTargetStartsAnd200OnceItHas) {
   fluid::run([]() -> Task<> {
     // The server starts first, then the slow child keeps the group starting.
     Service service;
-    service.root.add_workers(std::make_shared<SlowStart>(300ms));
+    service.root.add_workers(std::make_shared<SlowToStart>(300ms, WorkerOptions{.name = "slow_start"}));
     bool started = false;
     asio::co_spawn(
         co_await asio::this_coro::executor,
@@ -664,7 +624,7 @@ TEST(StatusServer, TheRootPathIsASelfContainedHtmlPageOfEveryWorkerThatReloadsIt
     Service service({consumer, std::make_shared<NiceWorker>(WorkerOptions{.name = "<odd & named>"})});
     WorkersOptions options{.name = "inner", .backoff = {.initial = 1h, .max = 1h, .multiplier = 1, .jitter = 0}};
     auto inner = std::make_shared<Workers>(std::vector<std::shared_ptr<Worker>>{}, options);
-    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(); }, RestartPolicy::always);
+    inner->add_supervised([] { return std::make_shared<FailsAtOnce>(WorkerOptions{.name = "fragile"}, "fragile broke"); }, RestartPolicy::always);
     service.root.add_workers(inner);
     co_await service.root.startup();
     for (int i = 0; i < 5; ++i) consumer->send(i);
