@@ -44,11 +44,6 @@ class FailsToStart : public NiceWorker {
   }
 };
 
-template <class W, class... Args>
-std::shared_ptr<Worker> make(Args&&... args) {
-  return std::make_shared<W>(std::forward<Args>(args)...);
-}
-
 }  // namespace
 
 TEST(Workers, StartsChildrenInOrderEachReadyBeforeTheNext) {
