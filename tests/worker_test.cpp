@@ -36,18 +36,6 @@ constexpr int race_rounds = 300;
 constexpr int race_rounds = 3000;
 #endif
 
-class SlowStartWorker : public NiceWorker {
- public:
-  using NiceWorker::NiceWorker;
-  bool ready = false;
-
- protected:
-  Task<> on_startup() override {
-    co_await sleep(20ms);
-    ready = true;
-  }
-};
-
 class FailingStartWorker : public RecordingWorker {
  public:
   using RecordingWorker::RecordingWorker;
@@ -132,15 +120,6 @@ class RacesItsWorkAgainstTheStop : public Worker {
   }
 };
 
-std::string error_of(Task<> task) {
-  try {
-    fluid::run(std::move(task));
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 // ---- metadata --------------------------------------------------------------
@@ -193,9 +172,9 @@ TEST(Worker, StatusFollowsTheLifecycle) {
 
 TEST(Worker, StartupReturnsOnceOnStartupHasCompleted) {
   fluid::run([]() -> Task<> {
-    SlowStartWorker worker;
+    SlowToStart worker(20ms);
     co_await worker.startup();
-    EXPECT_TRUE(worker.ready);
+    EXPECT_TRUE(worker.started_up);
     EXPECT_TRUE(worker.is_running());
     EXPECT_EQ(worker.executor(), co_await boost::asio::this_coro::executor);
     co_await worker.shutdown();
@@ -572,13 +551,13 @@ TEST(Worker, ACancellationErrorThrownByRunItselfIsAFailureNotAForcedStop) {
 }
 
 TEST(Worker, FailingOnShutdownIsReportedAsTheFailure) {
-  const auto error = error_of([]() -> Task<> {
+  const auto error = fluid::run(error_of([]() -> Task<> {
     FailingCleanupWorker worker;
     co_await worker.startup();
     co_await worker.shutdown();
     EXPECT_EQ(worker.stop_reason(), StopReason::failed);
     co_await worker.wait_for_shutdown();
-  }());
+  }()));
   EXPECT_EQ(error, "cleanup failed");
 }
 
@@ -596,7 +575,7 @@ TEST(Worker, ExceptionFromAfterShutdownIsLoggedAndDoesNotChangeTheOutcome) {
 
 TEST(Worker, MalformedGracePeriodInTheEnvironmentFailsStartupNamingWorkerAndValue) {
   ScopedEnv env("FLUID_STOPPING_GRACE_PERIOD", "soon");
-  const auto error = error_of([]() -> Task<> {
+  const auto error = fluid::run(error_of([]() -> Task<> {
     NiceWorker worker({.name = "poller"});
     try {
       co_await worker.startup();
@@ -604,7 +583,7 @@ TEST(Worker, MalformedGracePeriodInTheEnvironmentFailsStartupNamingWorkerAndValu
       EXPECT_EQ(worker.worker_state(), WorkerState::init);
       throw;
     }
-  }());
+  }()));
   EXPECT_NE(error.find("poller"), std::string::npos) << error;
   EXPECT_NE(error.find("soon"), std::string::npos) << error;
   EXPECT_NE(error.find("FLUID_STOPPING_GRACE_PERIOD"), std::string::npos) << error;
