@@ -40,14 +40,6 @@ class FlakyWorker : public Worker {
   std::shared_ptr<int> failures_left_;
 };
 
-class Returns : public Worker {
- public:
-  using Worker::Worker;
-
- protected:
-  Task<> run() override { co_await sleep(1ms); }
-};
-
 /// Runs until fail() is called, then throws "told to fail".
 class FailsWhenTold : public Worker {
  public:
@@ -195,9 +187,9 @@ TEST(Restart, StoppingTheGroupDuringABackoffIsImmediate) {
 TEST(Restart, PermanentChildIsRestartedAfterACleanReturnButTransientIsNot) {
   fluid::run([]() -> Task<> {
     Workers group({}, fast_restarts());
-    group.add_supervised([] { return std::make_shared<Returns>(WorkerOptions{.name = "permanent"}); },
+    group.add_supervised([] { return std::make_shared<ShortLived>(WorkerOptions{.name = "permanent"}, 1ms); },
                          RestartPolicy::always);
-    group.add_supervised([] { return std::make_shared<Returns>(WorkerOptions{.name = "transient"}); },
+    group.add_supervised([] { return std::make_shared<ShortLived>(WorkerOptions{.name = "transient"}, 1ms); },
                          RestartPolicy::on_failure);
     co_await group.startup();
     while (group.restarts(0) < 2) co_await sleep(1ms);
