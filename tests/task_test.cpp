@@ -40,8 +40,8 @@ Task<> append_each_turn(std::vector<std::string>& log, std::string name) {
   }
 }
 
-// The error a task ended with: empty if it returned.
-Task<boost::system::error_code> error_of(Task<> task) {
+// The error code a task ended with: empty if it returned.
+Task<boost::system::error_code> error_code_of(Task<> task) {
   try {
     co_await std::move(task);
   } catch (const boost::system::system_error& e) {
@@ -221,7 +221,7 @@ TEST(Sleep, EndsWithOperationAbortedWhenItsCancellationSlotIsEmitted) {
     asio::cancellation_signal cancel;
     asio::steady_timer emitter(executor, 10ms);
     emitter.async_wait([&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
-    co_return co_await asio::co_spawn(executor, error_of(fluid::sleep(1h)),
+    co_return co_await asio::co_spawn(executor, error_code_of(fluid::sleep(1h)),
                                       asio::bind_cancellation_slot(cancel.slot(), asio::use_awaitable));
   }());
   EXPECT_EQ(ec, asio::error::operation_aborted);
