@@ -6,6 +6,7 @@
 
 #include "support/captured_log.hpp"
 #include "support/task_events.hpp"
+#include "support/thrown.hpp"
 #include "support/workers.hpp"
 #include "tasks.hpp"
 
@@ -39,31 +40,6 @@ std::unique_ptr<TaskManager> example_manager(TaskManagerConfig config = memory_c
   manager->register_tasks(examples::example_tasks());
   manager->set_deps(std::make_shared<examples::Results>());
   return manager;
-}
-
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
-
-template <class E>
-Task<std::string> awaited_error_of(Task<> call) {
-  try {
-    co_await std::move(call);
-  } catch (const E& e) {
-    co_return std::string(e.what());
-  }
-  ADD_FAILURE() << "expected an exception";
-  co_return std::string();
 }
 
 const EnqueueOptions no_options;
@@ -161,27 +137,27 @@ TEST(TaskManagerConfig, RejectsAMalformedEnvironmentValueNamingTheVariable) {
                                                                 {"FLUID_SCHEDULER_HEARTBEAT_MILLIS", "fast"}};
   for (const auto& [name, value] : bad) {
     ScopedEnv variable(name, value);
-    const auto message = error_of<FluidError>([] { TaskManager manager(memory_config()); });
+    const auto message = thrown_message<FluidError>([] { TaskManager manager(memory_config()); });
     EXPECT_THAT(message, HasSubstr(name)) << value;
     EXPECT_THAT(message, HasSubstr(std::string("\"") + value + "\"")) << name;
   }
 }
 
 TEST(TaskManagerConfig, RejectsBadOptions) {
-  EXPECT_THAT(error_of<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .lease = 50ms}); }),
+  EXPECT_THAT(thrown_message<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .lease = 50ms}); }),
               HasSubstr("lease"));
-  EXPECT_THAT(error_of<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .sleep = 0ms}); }),
+  EXPECT_THAT(thrown_message<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .sleep = 0ms}); }),
               HasSubstr("sleep"));
-  EXPECT_THAT(error_of<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .max_deliveries = 0}); }),
+  EXPECT_THAT(thrown_message<FluidError>([] { TaskManager m({.broker_url = unique_memory_url(), .max_deliveries = 0}); }),
               HasSubstr("max_deliveries"));
 }
 
 // Bad input: a bad broker URL, quoted without its password.
 TEST(TaskManagerConfig, RejectsABadBrokerUrl) {
-  const auto message = error_of<FluidError>([] { TaskManager m({.broker_url = "kafka://user:secret@host"}); });
+  const auto message = thrown_message<FluidError>([] { TaskManager m({.broker_url = "kafka://user:secret@host"}); });
   EXPECT_THAT(message, HasSubstr("kafka://"));
   EXPECT_THAT(message, ::testing::Not(HasSubstr("secret")));
-  EXPECT_THAT(error_of<FluidError>([] { TaskManager m({.broker_url = "memory://x?queues=urgent"}); }),
+  EXPECT_THAT(thrown_message<FluidError>([] { TaskManager m({.broker_url = "memory://x?queues=urgent"}); }),
               HasSubstr("urgent"));
 }
 
@@ -194,7 +170,7 @@ TEST(TaskManager, KnowsItsRegisteredTasksAndRejectsOthers) {
   EXPECT_EQ(scheduler->type(), "task_scheduler");
   EXPECT_TRUE(scheduler->registry().contains("dummy"));
   EXPECT_TRUE(scheduler->registry().contains("ping"));
-  EXPECT_EQ(error_of<UnknownTaskError>([&] { (void)scheduler->create_task_run("bbdjchbjch"); }),
+  EXPECT_EQ(thrown_message<UnknownTaskError>([&] { (void)scheduler->create_task_run("bbdjchbjch"); }),
             "unknown task 'bbdjchbjch'");
 }
 
@@ -245,7 +221,7 @@ TEST(TaskManager, AProcessModeTaskKeepsItsParamsType) {
 TEST(TaskManager, RejectsATaskNameRegisteredTwice) {
   TaskManager manager(memory_config());
   manager.register_task(examples::add());
-  EXPECT_THAT(error_of<FluidError>([&] { manager.register_task(examples::add()); }), HasSubstr("'add'"));
+  EXPECT_THAT(thrown_message<FluidError>([&] { manager.register_task(examples::add()); }), HasSubstr("'add'"));
 }
 
 // Bad input: registration after open().
@@ -253,7 +229,7 @@ TEST(TaskManager, RejectsRegistrationOnceOpen) {
   fluid::run([]() -> Task<> {
     TaskManager manager(memory_config());
     co_await manager.open();
-    EXPECT_THAT(error_of<FluidError>([&] { manager.register_task(examples::add()); }), HasSubstr("open"));
+    EXPECT_THAT(thrown_message<FluidError>([&] { manager.register_task(examples::add()); }), HasSubstr("open"));
     EXPECT_THROW(manager.add_resource([]() -> Task<> { co_return; }), FluidError);
     co_await manager.close();
   }());
@@ -261,7 +237,7 @@ TEST(TaskManager, RejectsRegistrationOnceOpen) {
 
 TEST(TaskManager, GivesItsDepsAndRejectsAnotherType) {
   TaskManager manager(memory_config());
-  EXPECT_THAT(error_of<FluidError>([&] { (void)manager.deps<examples::Results>(); }), HasSubstr("no deps"));
+  EXPECT_THAT(thrown_message<FluidError>([&] { (void)manager.deps<examples::Results>(); }), HasSubstr("no deps"));
   auto results = std::make_shared<examples::Results>();
   manager.set_deps(results);
   EXPECT_EQ(&manager.deps<examples::Results>(), results.get());
@@ -319,7 +295,7 @@ TEST(TaskManager, ClosesWhatItOpenedWhenAResourceFailsToOpen) {
           co_return;
         });
     manager.add_resource([]() -> Task<> { throw std::runtime_error("no database"); });
-    const auto message = co_await awaited_error_of<std::runtime_error>(manager.open());
+    const auto message = co_await thrown_message_of<std::runtime_error>(manager.open());
     EXPECT_EQ(message, "no database");
     EXPECT_FALSE(manager.is_open());
     EXPECT_EQ(calls, (std::vector<std::string>{"open a", "close a"}));
@@ -331,7 +307,7 @@ TEST(TaskManager, CallsNeedingTheBrokerThrowUntilOpen) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
     const auto not_open = [&](Task<> call) -> Task<> {
-      const auto message = co_await awaited_error_of<FluidError>(std::move(call));
+      const auto message = co_await thrown_message_of<FluidError>(std::move(call));
       EXPECT_THAT(message, HasSubstr("task manager not open"));
     };
     co_await not_open(discard(manager->queue("add")));
@@ -381,7 +357,7 @@ TEST(TaskManager, RejectsARunIdOutsideTheNameRule) {
   const auto manager = example_manager();
   for (const std::string& bad : std::vector<std::string>{"has space", "-dash", std::string(65, 'a'), "slash/"}) {
     const auto message =
-        error_of<TaskParamsError>([&] { (void)manager->create_task_run("add", json::object(), {.run_id = bad}); });
+        thrown_message<TaskParamsError>([&] { (void)manager->create_task_run("add", json::object(), {.run_id = bad}); });
     EXPECT_THAT(message, HasSubstr(bad));
   }
 }
@@ -392,9 +368,9 @@ TEST(TaskManager, RejectsAnUnknownTaskEverywhere) {
     const auto manager = example_manager();
     co_await manager->open();
     // Awaited into names: a co_await inside a gtest macro lands in an if condition (GCC PR 106188).
-    const auto queued = co_await awaited_error_of<UnknownTaskError>(discard(manager->queue("nope")));
-    const auto executed = co_await awaited_error_of<UnknownTaskError>(discard(manager->execute("nope")));
-    const auto enabled = co_await awaited_error_of<UnknownTaskError>(discard(manager->enable_task("nope")));
+    const auto queued = co_await thrown_message_of<UnknownTaskError>(discard(manager->queue("nope")));
+    const auto executed = co_await thrown_message_of<UnknownTaskError>(discard(manager->execute("nope")));
+    const auto enabled = co_await thrown_message_of<UnknownTaskError>(discard(manager->enable_task("nope")));
     EXPECT_EQ(queued, "unknown task 'nope'");
     EXPECT_EQ(executed, "unknown task 'nope'");
     EXPECT_EQ(enabled, "unknown task 'nope'");
@@ -412,10 +388,10 @@ TEST(TaskManager, RejectsBadParamsAtQueueAndQueuesNothing) {
     const std::vector<json> bad = {json::array(), json{{"sleep", "5"}}, json{{"sleep", -1.0}},
                                    json{{"sleep", std::string(1 << 20, 'x')}}};
     for (const auto& params : bad) {
-      const auto message = co_await awaited_error_of<TaskParamsError>(discard(manager->queue("dummy", params)));
+      const auto message = co_await thrown_message_of<TaskParamsError>(discard(manager->queue("dummy", params)));
       EXPECT_THAT(message, HasSubstr("invalid params for task 'dummy'")) << params.dump().substr(0, 40);
     }
-    const auto missing = co_await awaited_error_of<TaskParamsError>(discard(manager->queue("whisper")));
+    const auto missing = co_await thrown_message_of<TaskParamsError>(discard(manager->queue("whisper")));
     EXPECT_THAT(missing, HasSubstr("'whisper'"));
     const auto lengths = co_await manager->queue_length();
     for (const auto& [priority, n] : lengths) EXPECT_EQ(n, 0u);
@@ -532,7 +508,7 @@ TEST(TaskManager, ExecuteRethrowsTheExecutorsFailure) {
     co_await manager->open();
     RunEvents events(*manager);
     const json params = {{"error", true}};
-    const auto message = co_await awaited_error_of<std::runtime_error>(discard(manager->execute("dummy", params)));
+    const auto message = co_await thrown_message_of<std::runtime_error>(discard(manager->execute("dummy", params)));
     EXPECT_EQ(message, "just an error");
     const auto all = events.all();
     EXPECT_EQ(all.size(), 3u);
@@ -579,7 +555,7 @@ TEST(TaskManager, ExecuteThrowsTaskTimeoutErrorAndCancelsTheExecutor) {
                                     },
                                     {.timeout = 100ms}));
     co_await manager.open();
-    const auto message = co_await awaited_error_of<TaskTimeoutError>(discard(manager.execute("slow")));
+    const auto message = co_await thrown_message_of<TaskTimeoutError>(discard(manager.execute("slow")));
     EXPECT_THAT(message, HasSubstr("timeout after 0.1s"));
     EXPECT_THAT(message, HasSubstr("'slow'"));
     const bool unwinds = co_await unwound.wait_until([&] { return ended; }, detail::deadline_after(10s));
@@ -634,7 +610,7 @@ TEST(TaskManager, ExecuteOfAProcessModeTaskNeedsAnEntryPoint) {
     ScopedEnv spawn("TASK_MANAGER_SPAWN", nullptr);
     const auto manager = example_manager();
     co_await manager->open();
-    const auto message = co_await awaited_error_of<CpuBoundEntryPointError>(discard(manager->execute("cpu_bound")));
+    const auto message = co_await thrown_message_of<CpuBoundEntryPointError>(discard(manager->execute("cpu_bound")));
     EXPECT_THAT(message, HasSubstr("task_cli"));
     co_await manager->close();
   }());
@@ -679,7 +655,7 @@ TEST(TaskManager, WaitForAnUnknownRunThrowsUnknownRunError) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
     co_await manager->open();
-    const auto message = co_await awaited_error_of<UnknownRunError>(discard(manager->wait("nope")));
+    const auto message = co_await thrown_message_of<UnknownRunError>(discard(manager->wait("nope")));
     EXPECT_THAT(message, HasSubstr("nope"));
     const auto run = co_await manager->get_run("nope");
     EXPECT_FALSE(run.has_value());
@@ -693,7 +669,7 @@ TEST(TaskManager, WaitGivesUpAfterItsTimeoutAndTheRunGoesOn) {
     const auto manager = example_manager();
     co_await manager->open();
     const auto run = co_await manager->queue("add");
-    const auto message = co_await awaited_error_of<WaitTimeoutError>(discard(manager->wait(run.id, 50ms)));
+    const auto message = co_await thrown_message_of<WaitTimeoutError>(discard(manager->wait(run.id, 50ms)));
     EXPECT_THAT(message, HasSubstr(run.id));
     const auto still = co_await manager->get_run(run.id);
     EXPECT_EQ(still->state, TaskState::queued);
@@ -744,7 +720,7 @@ TEST(TaskManager, AbortOfAnUnknownRunThrowsAndOfAFinalRunChangesNothing) {
     const auto manager = example_manager();
     co_await manager->open();
     RunEvents events(*manager);
-    const auto unknown = co_await awaited_error_of<UnknownRunError>(discard(manager->abort("nope")));
+    const auto unknown = co_await thrown_message_of<UnknownRunError>(discard(manager->abort("nope")));
     EXPECT_THAT(unknown, HasSubstr("nope"));
     const auto run = co_await manager->queue("add");
     const auto aborted = co_await manager->abort(run.id, "first");
@@ -787,7 +763,7 @@ TEST(TaskManager, EnableTaskReturnsTheTasksInfo) {
   fluid::run([]() -> Task<> {
     const auto manager = example_manager();
     co_await manager->open();
-    const auto unknown = co_await awaited_error_of<UnknownTaskError>(discard(manager->enable_task("hfgfhgfhfh")));
+    const auto unknown = co_await thrown_message_of<UnknownTaskError>(discard(manager->enable_task("hfgfhgfhfh")));
     EXPECT_EQ(unknown, "unknown task 'hfgfhgfhfh'");
     const auto info = co_await manager->enable_task("ping");
     EXPECT_TRUE(info.enabled);
