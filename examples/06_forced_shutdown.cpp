@@ -16,7 +16,7 @@
 //   stubborn: after_shutdown("forced shutdown", 1)
 //   main: waited stubborn's grace period of 300ms in full: yes
 //   main: polite stopped (normal), stubborn force_stopped (forced)
-//   main: report: group/stubborn forced (grace period of 300ms expired)
+//   main: report: group/stubborn forced (did not stop within its grace period of 300ms)
 //   main: exit code 1
 
 #include <fluid/fluid.hpp>

@@ -14,7 +14,7 @@
 //   supervision: restart_scheduled flaky in 50ms (flaky #1 lost its connection)
 //   ...
 //   supervision: gave_up broken after 3 restarts (broken #4 lost its connection)
-//   main: the group gave up: ... broken ...
+//   main: the group gave up: group service: child broken stopped 4 times within 10000ms, ...
 //   main: flaky ran 2 instances, broken 4
 
 #include <fluid/fluid.hpp>
@@ -65,10 +65,10 @@ void print(const fluid::SupervisionEvent& event) {
 }
 
 fluid::Task<> amain() {
-  fluid::Workers group({}, {.name = "group",
-                            .restart_intensity = {.max_restarts = 3, .period = 10s},
-                            .backoff = {.initial = 50ms, .max = 200ms, .multiplier = 2.0},
-                            .jitter = fluid::no_jitter()});
+  fluid::Workers group({}, {.name = "service",
+                              .restart_intensity = {.max_restarts = 3, .period = 10s},
+                              .backoff = {.initial = 50ms, .max = 200ms, .multiplier = 2.0},
+                              .jitter = fluid::no_jitter()});
   int flaky = 0;
   int broken = 0;
   group.add_supervised([&flaky] { return std::make_shared<Client>("flaky", ++flaky, 1); },
