@@ -243,6 +243,45 @@ TEST(Restart, AFreshInstanceThatCannotStartIsOneMoreStopUnderTheIntensity) {
   }());
 }
 
+TEST(Restart, AStopRequestIsSeenAtOnceWhileAReplacementIsStillStartingAndOnlyItIsForced) {
+  // The group used to await a replacement's startup() before looking at
+  // anything else: the stop waited out the group's 20 s, then forced all.
+  fluid::run([]() -> Task<> {
+    auto sibling = std::make_shared<NiceWorker>(WorkerOptions{.name = "sibling", .stopping_grace_period = 5s});
+    auto options = fast_restarts();
+    options.stopping_grace_period = 20s;
+    Workers group({sibling}, options);
+    auto made = std::make_shared<std::vector<std::shared_ptr<Worker>>>();
+    group.add_supervised(
+        [made]() -> std::shared_ptr<Worker> {
+          if (made->empty()) {
+            made->push_back(std::make_shared<NiceWorker>(WorkerOptions{.name = "slow"}));
+          } else {
+            made->push_back(std::make_shared<SlowToStart>(1h, WorkerOptions{.name = "slow", .stopping_grace_period = 50ms}));
+          }
+          return made->back();
+        },
+        RestartPolicy::always);
+    co_await group.startup();
+    made->front()->gracefully_stop();  // "always": the replacement starts, slowly
+    const bool replaced = co_await wait_for_tree(group, [&] { return made->size() >= 2; });
+    EXPECT_TRUE(replaced);
+    if (!replaced) {
+      co_await group.shutdown();
+      co_return;
+    }
+    auto& replacement = static_cast<SlowToStart&>(*made->back());
+    const bool starting = co_await wait_until_starting(replacement);
+    EXPECT_TRUE(starting);
+    const auto start = Clock::now();
+    co_await group.shutdown();
+    EXPECT_LT(Clock::now() - start, 5s) << "the group waited out its own grace period";
+    EXPECT_EQ(sibling->worker_state(), WorkerState::stopped) << "a well-behaved sibling was forced";
+    EXPECT_EQ(replacement.worker_state(), WorkerState::force_stopped);
+    EXPECT_EQ(group.worker_state(), WorkerState::stopped);
+  }());
+}
+
 TEST(Restart, AFactoryMayCallBackIntoItsGroup) {
   // It used to be called under the group's lock: num_workers() deadlocked.
   fluid::run([]() -> Task<> {

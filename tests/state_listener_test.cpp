@@ -197,6 +197,13 @@ TEST(StateListener, AResetGroupSubscriptionHearsNothingMoreFromChildrenAddedOrRe
     EXPECT_TRUE(running && restarted);
     subscription.reset();
     const auto heard = recorder.lines().size();
+    // After the reset: one more child added, one more restart, then the stop.
+    auto later = std::make_shared<RecordingWorker>(WorkerOptions{.name = "later"});
+    group.add_workers(later);
+    instances->back()->gracefully_stop();
+    const bool again = co_await wait_for_tree(
+        group, [&] { return later->is_running() && instances->size() >= 3 && instances->back()->is_running(); });
+    EXPECT_TRUE(again);
     co_await group.shutdown();
     EXPECT_EQ(recorder.lines().size(), heard) << "a reset subscription was still called";
   }());

@@ -317,6 +317,46 @@ TEST(StatusServer, AChildThatEndedCleanlyUnderOnFailureIsAliveAndReady) {
   }());
 }
 
+TEST(StatusServer, AOneShotChildThatFinishedIsAliveAndReadyWhileTheTreeRunsOn) {
+  fluid::run([]() -> Task<> {
+    Service service;
+    auto migration = std::make_shared<ShortLived>(WorkerOptions{.name = "migration"});
+    service.root.add_one_shot(migration);
+    co_await service.root.startup();
+    const bool finished = co_await wait_for_tree(service.root, [&] { return migration->is_stopped(); });
+    const auto health = co_await request(service.server->port(), "/health");
+    const auto ready = co_await request(service.server->port(), "/ready");
+    const auto status = co_await request(service.server->port(), "/status");
+    const bool root_running = service.root.is_running();
+    co_await service.root.shutdown();
+    EXPECT_TRUE(finished);
+    EXPECT_TRUE(root_running) << "a one-shot child's clean return stopped the tree";
+    EXPECT_EQ(health.result(), http::status::ok) << health.body();
+    EXPECT_EQ(ready.result(), http::status::ok) << ready.body();
+    EXPECT_EQ(json_of(status).at("migration").at("standing"), "finished");
+    EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
+  }());
+}
+
+TEST(StatusServer, AOneShotChildThatFailedMakesHealth503NamingIt) {
+  fluid::run([]() -> Task<> {
+    // The server watches a group it is not part of, so it outlives the group.
+    Workers target({std::make_shared<NiceWorker>(WorkerOptions{.name = "server"})}, {.name = "target"});
+    target.add_one_shot(std::make_shared<BadWorker2>(WorkerOptions{.name = "migration"}));
+    StatusServer server(target);
+    co_await target.startup();
+    co_await server.startup();
+    const auto what = co_await error_of(target.wait_for_shutdown());
+    const auto health = co_await request(server.port(), "/health");
+    const auto ready = co_await request(server.port(), "/ready");
+    co_await server.shutdown();
+    EXPECT_EQ(what, "I'm so bad");
+    EXPECT_EQ(health.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(health).at("failed"), (nlohmann::json{{"target/migration", "I'm so bad"}}));
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+  }());
+}
+
 TEST(StatusServer, HealthIs503NamingTheFailureOnceTheTreeFailed) {
   fluid::run([]() -> Task<> {
     // The server watches a group it is not part of, so it outlives the group.
@@ -461,6 +501,29 @@ TEST(StatusServer, ItKeepsAnsweringWhileTheRestOfItsTreeStopsThenCloses) {
     auto [error] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
                                                  asio::as_tuple(asio::use_awaitable));
     EXPECT_EQ(error, asio::error::connection_refused);
+  }());
+}
+
+TEST(StatusServer, AddedFirstToAGroupStoppingInReverseOrderItStopsLastAndAnswersUntilThen) {
+  fluid::run([]() -> Task<> {
+    Workers root({}, {.name = "root", .stop_order = StopOrder::reverse});
+    auto server = std::make_shared<StatusServer>(root);
+    root.add_workers(server);
+    auto first = std::make_shared<SlowStop>(150ms);
+    root.add_workers(first);
+    root.add_workers(std::make_shared<SlowStop>(150ms));
+    co_await root.startup();
+    const auto port = server->port();
+    root.gracefully_stop();
+    co_await sleep(20ms);
+    const auto ready = co_await request(port, "/ready");
+    const bool first_not_yet_asked = first->is_running();
+    co_await root.shutdown();
+    EXPECT_TRUE(first_not_yet_asked) << "the children were not stopped one after another";
+    EXPECT_EQ(ready.result(), http::status::service_unavailable);
+    EXPECT_EQ(json_of(ready).at("not_ready").at("root/slow_stop_2"), "stopping");
+    EXPECT_EQ(server->worker_state(), WorkerState::stopped) << "stopped, not forced";
+    EXPECT_EQ(root.stop_reason(), StopReason::normal);
   }());
 }
 

@@ -31,29 +31,14 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Where a worker stands in its group (the group's word, once it says it).
-enum class Standing {
-  active,      // should run while its group runs
-  restarting,  // stopped, a fresh instance to come (a supervised child in backoff)
-  finished,    // stopped, and that is fine (a one-shot child, an on_failure child that returned)
-};
-
-bool stopped(WorkerState state) { return state == WorkerState::stopped || state == WorkerState::force_stopped; }
-
-/// A child stopped while its group runs on: a failure is being answered by a
-/// restart (or is about to stop the group, a moment later); a clean end is
-/// one the group accepts.
-Standing standing_of(const std::vector<TreeWorker>& tree, const TreeWorker& node) {
-  if (!node.parent || !stopped(node.worker->worker_state())) return Standing::active;
-  if (tree[*node.parent].worker->worker_state() != WorkerState::running) return Standing::active;
-  return node.worker->stop_reason() == StopReason::failed ? Standing::restarting : Standing::finished;
-}
-
 /// Why a worker that should run is not ready; empty if it is.
-std::string not_ready_because(const TreeWorker& node, Standing standing) {
+/// The group's word (ChildStanding) says whether a stopped child is
+/// trouble: it is right from the moment the child stops, so a probe sees no
+/// blip before the group has answered the stop.
+std::string not_ready_because(const TreeWorker& node) {
   auto& worker = *node.worker;
-  if (standing == Standing::finished) return {};
-  if (standing == Standing::restarting) return "restarting";
+  if (node.standing == ChildStanding::finished) return {};
+  if (node.standing == ChildStanding::restarting) return "restarting";
   switch (worker.worker_state()) {
     case WorkerState::init: return "not started";
     case WorkerState::running: return worker.is_ready() ? "" : "starting";
@@ -113,7 +98,7 @@ Task<HttpResponse> liveness(Worker& target, std::chrono::milliseconds loop_timeo
   const auto tree = worker_tree(target);
   for (const auto& node : tree) {
     if (node.worker->stop_reason() != StopReason::failed || node.group) continue;
-    if (standing_of(tree, node) == Standing::restarting) continue;
+    if (node.standing == ChildStanding::restarting) continue;  // answered by a restart
     failed[node.path] = error_message(node.worker->failure());
   }
   if (target.stop_reason() == StopReason::failed && failed.empty()) failed[tree.front().path] = error_message(target.failure());
@@ -134,7 +119,7 @@ HttpResponse readiness(Worker& target, const CheckReport& checks) {
   nlohmann::json not_ready = nlohmann::json::object();
   const auto tree = worker_tree(target);
   for (const auto& node : tree) {
-    auto why = not_ready_because(node, standing_of(tree, node));
+    auto why = not_ready_because(node);
     if (!why.empty()) not_ready[node.path] = std::move(why);
   }
   const bool ready = target.is_ready() && not_ready.empty() && checks.passing;

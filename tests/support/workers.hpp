@@ -2,7 +2,32 @@
 // Tiny fixture workers shared by the tests, after aio-fluid's own test workers.
 
 #include <fluid/detail/notifier.hpp>
-#include <fluid/fluid.hpp>
+// The runtime's headers, not the task queue's: its fluid::Clock (system
+// time) would clash with the steady Clock the runtime tests name.
+#include <fluid/async_consumer.hpp>
+#include <fluid/async_dispatcher.hpp>
+#include <fluid/async_with.hpp>
+#include <fluid/config.hpp>
+#include <fluid/dispatcher.hpp>
+#include <fluid/errors.hpp>
+#include <fluid/event.hpp>
+#include <fluid/health.hpp>
+#include <fluid/http.hpp>
+#include <fluid/log.hpp>
+#include <fluid/metrics.hpp>
+#include <fluid/metrics_registry.hpp>
+#include <fluid/queue_consumer.hpp>
+#include <fluid/queue_options.hpp>
+#include <fluid/send_result.hpp>
+#include <fluid/serve.hpp>
+#include <fluid/status_server.hpp>
+#include <fluid/task.hpp>
+#include <fluid/version.hpp>
+#include <fluid/worker.hpp>
+#include <fluid/worker_function.hpp>
+#include <fluid/worker_state.hpp>
+#include <fluid/worker_tree.hpp>
+#include <fluid/workers.hpp>
 
 #include "support/thrown.hpp"
 
