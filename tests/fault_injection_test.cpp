@@ -26,7 +26,7 @@
 using namespace fluid;
 using namespace fluid::test;
 namespace asio = boost::asio;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not Clock: fluid::Clock (tasks) is the system clock
 
 namespace {
 

@@ -28,7 +28,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not Clock: fluid::Clock (tasks) is the system clock
 namespace asio = boost::asio;
 
 namespace {

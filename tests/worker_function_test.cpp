@@ -13,7 +13,7 @@
 
 using namespace fluid;
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not Clock: fluid::Clock (tasks) is the system clock
 
 namespace {
 

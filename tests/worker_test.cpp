@@ -21,7 +21,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // not Clock: fluid::Clock (tasks) is the system clock
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
@@ -302,6 +302,39 @@ TEST(Worker, GracefullyStopFromAnotherThreadStopsTheWorker) {
     co_await worker.wait_for_shutdown();
     stopper.join();
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
+  }());
+}
+
+TEST(Worker, ASubscriptionResetOnAnotherThreadWaitsForTheCallInProgress) {
+  // Once reset() returns its listener is neither called again nor still
+  // running: a stop told on a third thread holds the reset until the call
+  // returns. The pause gives a reset that does not wait time to return early.
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    std::latch entered(1);
+    std::atomic<bool> release{false};
+    std::atomic<bool> returned{false};
+    auto subscription = worker.subscribe([&](const StateChange& change) {
+      if (change.to != WorkerState::stopping) return;
+      entered.count_down();
+      release.wait(false);
+      returned = true;
+    });
+    co_await worker.startup();
+    std::thread stopper([&worker] { worker.gracefully_stop(); });
+    entered.wait();
+    bool returned_at_reset = false;
+    std::thread resetter([&] {
+      subscription.reset();
+      returned_at_reset = returned.load();
+    });
+    std::this_thread::sleep_for(50ms);
+    release = true;
+    release.notify_all();
+    resetter.join();
+    stopper.join();
+    co_await worker.wait_for_shutdown();
+    EXPECT_TRUE(returned_at_reset);
   }());
 }
 
