@@ -153,6 +153,11 @@ class ProcessRunnerScope {
   detail::ProcessRunner saved_;
 };
 
+/// CLI11 would only say that a command is required.
+std::string unknown_command(const std::string& given) {
+  return "unknown command '" + given + "' (commands: ls, exec, serve, enable, queue, abort, show)";
+}
+
 int run_command(const Commands& c, const CliOptions& o, LazyManager& manager) {
   if (c.ls->parsed()) return detail::ls_command(*manager.get(), o);
   if (c.exec->parsed()) return detail::exec_command(*manager.get(), o);
@@ -181,6 +186,8 @@ int task_cli(int argc, char** argv, std::function<std::shared_ptr<TaskManager>()
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e, std::cout, std::cerr);  // --help
+    const auto extras = app.remaining();
+    if (app.get_subcommands().empty() && !extras.empty()) return report(unknown_command(extras.front()), 2);
     return report(e.what(), 2);
   }
   options.fields = commands.exec->remaining();
