@@ -242,6 +242,26 @@ TEST_F(DemoService, AnUnknownFlagExitsTwoNamingIt) {
   EXPECT_EQ(demo.output().find("started running"), std::string::npos) << "nothing starts";
 }
 
+// `make demo` shows the task queue: the scheduled report fires at start and
+// the receipts queued at start run to success, each start and end logged.
+TEST_F(DemoService, ItsLogShowsTheScheduledAndQueuedTasksRun) {
+  Process demo(demo_path(), {"LOG_LEVEL=info", any_port});
+  ASSERT_TRUE(demo.wait_for_output("report: run ", startup_limit)) << demo.output();
+  for (const char* order : {"#1", "#2", "#3"}) {
+    ASSERT_TRUE(demo.wait_for_output(std::string("receipt sent for order ") + order, startup_limit)) << demo.output();
+  }
+  ASSERT_TRUE(demo.wait_for_output("scheduled for its slot", startup_limit)) << demo.output();
+  const std::regex queued("queued (send_receipt\\.[0-9a-f]{32}) for order #3");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(demo.output(), match, queued)) << demo.output();
+  const auto third = match[1].str();
+  ASSERT_TRUE(demo.wait_for_output(third + " - end - success", startup_limit)) << demo.output();
+  EXPECT_LT(demo.output().find(third + " - start"), demo.output().find(third + " - end - success"));
+  const auto exit = signal_and_wait(demo, SIGTERM, "SIGTERM with the task queue");
+  ASSERT_TRUE(exit.status) << demo.output();
+  EXPECT_TRUE(WIFEXITED(*exit.status) && WEXITSTATUS(*exit.status) == 0) << demo.output();
+}
+
 TEST_F(DemoService, ItsFirstLinesSayWhereToLook) {
   Process demo(demo_path(), {"LOG_LEVEL=info", any_port});
   ASSERT_NE(status_port_of(demo), 0) << demo.output();
