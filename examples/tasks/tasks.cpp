@@ -211,23 +211,44 @@ TaskDefinition cpu_bound_env() {
                     .env = {{"FLUID_TEST_ENV", "hello_from_env"}}});
 }
 
-TaskDefinition cpu_bound_timeout() {
-  return make_task("cpu_bound_timeout",
+TaskDefinition cpu_bound_deps() {
+  return make_task("cpu_bound_deps",
                    [](TaskContext& ctx) -> Task<> {
-                     record(ctx, ::getpid());
-                     // Ignores cancellation on purpose: only its parent's SIGTERM ends it.
-                     std::this_thread::sleep_for(30s);
+                     (void)ctx.deps<Results>();  // FluidError when its entry point built none
+                     record(ctx, "Results");
                      co_return;
                    },
-                   {.description = "Block a child process past its timeout",
-                    .timeout = 5s,
-                    .execution = Execution::process});
+                   {.description = "Use the deps its child process built", .execution = Execution::process});
+}
+
+TaskDefinition cpu_bound_timeout() {
+  return make_task(
+      "cpu_bound_timeout",
+      [](TaskContext& ctx) -> Task<> {
+        record(ctx, ::getpid());
+        // Ignores cancellation on purpose: only its parent's SIGTERM ends it.
+        std::this_thread::sleep_for(30s);
+        co_return;
+      },
+      {.description = "Block a child process past its timeout", .timeout = 5s, .execution = Execution::process});
 }
 
 std::vector<TaskDefinition> example_tasks() {
-  return {fast(),      dummy(),       ping(),     add(),          whisper(),          retryable(),
-          exclusive(), colorize(),    colorize_optional(),        colorize_required(), blocking(),
-          cpu_bound(), cpu_bound_env(), cpu_bound_timeout()};
+  return {fast(),
+          dummy(),
+          ping(),
+          add(),
+          whisper(),
+          retryable(),
+          exclusive(),
+          colorize(),
+          colorize_optional(),
+          colorize_required(),
+          blocking(),
+          cpu_bound(),
+          cpu_bound_env(),
+          cpu_bound_deps(),
+          cpu_bound_timeout()};
 }
 
 std::shared_ptr<TaskScheduler> task_scheduler(TaskManagerConfig config, WorkerOptions worker) {

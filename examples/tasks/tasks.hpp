@@ -114,6 +114,8 @@ TaskDefinition blocking();
 TaskDefinition cpu_bound();
 /// Records the FLUID_TEST_ENV its child process got (Execution::process, env set).
 TaskDefinition cpu_bound_env();
+/// Records that it found the deps its child process built (Execution::process).
+TaskDefinition cpu_bound_deps();
 /// Records its process id, then blocks for 30 s, past its 5 s timeout (Execution::process).
 TaskDefinition cpu_bound_timeout();
 

@@ -23,9 +23,9 @@ using namespace std::chrono_literals;
 
 /// The variables fluid's programs read: a test sets them itself or not at all.
 bool inherited(std::string_view name) {
-  for (std::string_view own : {"DURATION", "DEMO_STUBBORN", "LOG_LEVEL", "STATUS_PORT", "STATUS_ADDRESS",
-                               "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
-                               "TASK_MANAGER_SPAWN"}) {
+  for (std::string_view own :
+       {"DURATION", "DEMO_STUBBORN", "LOG_LEVEL", "STATUS_PORT", "STATUS_ADDRESS", "NOTIFY_SOCKET", "WATCHDOG_USEC",
+        "WATCHDOG_PID", "JOURNAL_STREAM", "TASK_MANAGER_SPAWN"}) {
     if (name == own) return false;
   }
   return !name.starts_with("FLUID_");

@@ -65,7 +65,8 @@ struct ProcessResult {
 
 /// Runs `path` with `args` (environment as Process's) until it exits, for at
 /// most `timeout`.
-ProcessResult run_process(const std::string& path, std::vector<std::string> args, std::vector<std::string> extra_env = {},
+ProcessResult run_process(const std::string& path, std::vector<std::string> args,
+                          std::vector<std::string> extra_env = {},
                           Process::Clock::duration timeout = std::chrono::seconds(60));
 
 }  // namespace fluid::test

@@ -155,6 +155,15 @@ TEST(ProcessMode, TheTasksEnvReachesTheChild) {
   EXPECT_THAT(r.err, HasSubstr(R"( - recorded "hello_from_env")"));
 }
 
+// Ports test_scheduler.py::test_cpu_bound_deps (P): the child's entry point
+// builds the manager's deps again.
+TEST(ProcessMode, TheChildHasTheDepsItsEntryPointBuilt) {
+  const auto r = test::run_process(cli_path(), {"exec", "cpu_bound_deps", "--log"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(R"( - recorded "Results")"));
+  EXPECT_THAT(r.err, HasSubstr("success (in a child process)"));
+}
+
 // Ports test_scheduler.py::test_cpu_bound_failure (P).
 TEST(ProcessMode, AChildThatFailsFailsTheRunWithItsMessage) {
   const auto r = test::run_process(cli_path(), {"exec", "cpu_bound", "--sleep", "0", "--error"});

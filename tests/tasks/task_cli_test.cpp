@@ -17,6 +17,9 @@
 
 #include <regex>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 using namespace fluid;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
@@ -214,6 +217,19 @@ TEST(TaskCli, BuildsItsManagerFromTheFactoryOncePerCommand) {
   const auto out = testing::internal::GetCapturedStdout();
   EXPECT_EQ(made, 1);
   EXPECT_THAT(out, HasSubstr("Log the addition of two numbers"));
+}
+
+// serve: the consumer and its status routes on -h/-p, port 0 a free one,
+// logged; SIGTERM stops it cleanly (serve()'s exit code 0).
+TEST(TaskCli, ServeListensOnTheAddressGivenAndStopsOnSigterm) {
+  test::Process serving(cli_path(), {"LOG_LEVEL=info"}, {"serve", "-h", "127.0.0.1", "-p", "0"});
+  ASSERT_TRUE(serving.wait_for_output("listening on 127.0.0.1:", 30s)) << serving.output();
+  ASSERT_TRUE(serving.wait_for_output("task_runner started running", 30s)) << serving.output();
+  EXPECT_THAT(serving.output(), Not(HasSubstr("listening on 127.0.0.1:0 ")));
+  serving.send_signal(SIGTERM);
+  const auto status = serving.wait_exit(30s);
+  ASSERT_TRUE(status) << serving.output();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << serving.output();
 }
 
 // ---------------------------------------------------------------- field options (ours)
