@@ -7,6 +7,7 @@
 
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
+#include "tasks.hpp"
 
 #include <fluid/fluid.hpp>
 #include <fluid/tasks.hpp>
@@ -98,6 +99,50 @@ TEST(CpuBoundCommand, IsTheEntryPointWithoutServeThenExec) {
       detail::cpu_bound_command({"python", "-m", "myapp", "serve", "-p", "8080"}, run_of("my_task", json::object()));
   ASSERT_GE(command.size(), 5u);
   EXPECT_THAT(Strings(command.begin(), command.begin() + 5), ElementsAre("python", "-m", "myapp", "exec", "my_task"));
+}
+
+// ---------------------------------------------------------------- children that fail to report (bad input)
+
+/// Process-mode runs of this process go to `entry_point` while it lives.
+class RunnerScope {
+ public:
+  explicit RunnerScope(detail::ProcessEntryPoint entry_point) {
+    detail::set_process_runner(detail::make_process_runner(std::move(entry_point)));
+  }
+  ~RunnerScope() { detail::set_process_runner({}); }
+  RunnerScope(const RunnerScope&) = delete;
+  RunnerScope& operator=(const RunnerScope&) = delete;
+};
+
+/// What execute() of cpu_bound threw, its child being `entry_point`.
+std::string child_failure(detail::ProcessEntryPoint entry_point) {
+  const RunnerScope runner(std::move(entry_point));
+  TaskManager manager({.broker_url = "memory://child-failures"});
+  manager.register_task(examples::cpu_bound());
+  std::string message = "(nothing thrown)";
+  fluid::run([&]() -> Task<> {
+    co_await manager.open();
+    try {
+      (void)co_await manager.execute("cpu_bound");
+    } catch (const TaskProcessError& e) {
+      message = e.what();
+    }
+    co_await manager.close();
+  }());
+  return message;
+}
+
+TEST(ProcessMode, AChildThatCannotStartFailsTheRunSayingWhy) {
+  EXPECT_EQ(child_failure({.executable = "/nonexistent/program", .arguments = {"program"}}),
+            "cannot start process: execve /nonexistent/program: No such file or directory");
+}
+
+TEST(ProcessMode, AChildThatExitsWithoutAnOutcomeFailsTheRunWithItsExitCode) {
+  EXPECT_EQ(child_failure({.executable = "/bin/sh", .arguments = {"sh", "-c", "exit 3"}}), "exited with code 3");
+}
+
+TEST(ProcessMode, AChildKilledBeforeItsOutcomeFailsTheRunWithTheSignal) {
+  EXPECT_EQ(child_failure({.executable = "/bin/sh", .arguments = {"sh", "-c", "kill -9 $$"}}), "killed by signal 9");
 }
 
 // ---------------------------------------------------------------- runs in child processes
