@@ -3,6 +3,10 @@
 // "user.signup"); an event log (QueueConsumerWorker) records each one; an
 // event dispatcher (AsyncConsumer) hands each to the handlers of its domain
 // through an AsyncDispatcher; a reporter logs a one-line status every second.
+// A TaskScheduler runs the demo's task queue on the embedded memory://
+// broker: "report" is scheduled every 2 s (its first slot at start), and
+// three "send_receipt" runs are queued at start; the log shows each run's
+// start and end ("send_receipt.<id> - end - success").
 // They form one Workers group on 2 threads (--threads to change it). SIGINT
 // (Ctrl-C) or SIGTERM stops it gracefully and a second signal forces it;
 // SIGHUP is logged and ignored, SIGQUIT logs the status tree; the exit code is
@@ -116,6 +120,55 @@ std::shared_ptr<fluid::Worker> make_reporter(fluid::Worker& root) {
   return std::make_shared<fluid::WorkerFunction>(report, 1s, fluid::WorkerOptions{.name = "reporter"});
 }
 
+/// What a receipt is sent for.
+struct Receipt {
+  int order = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Receipt, order)
+
+/// The demo's task queue: a scheduled report and the receipts queued by
+/// ReceiptsAtStart, consumed two at a time.
+std::shared_ptr<fluid::TaskScheduler> make_tasks() {
+  auto tasks = std::make_shared<fluid::TaskScheduler>(fluid::TaskManagerConfig{.max_concurrent_tasks = 2},
+                                                      fluid::WorkerOptions{.name = "tasks"});
+  tasks->register_task(fluid::make_task(
+      "report",
+      [](fluid::TaskContext& ctx) -> fluid::Task<> {
+        demo_log()->info("report: run {} fired by the schedule", ctx.id());
+        co_return;
+      },
+      {.description = "A report, every 2 seconds", .schedule = fluid::every(2s)}));
+  tasks->register_task(fluid::make_task<Receipt>(
+      "send_receipt",
+      [](fluid::TaskContext&, const Receipt& receipt) -> fluid::Task<> {
+        co_await fluid::sleep(20ms);  // stands for sending an email
+        demo_log()->info("receipt sent for order #{}", receipt.order);
+      },
+      {.description = "Send the receipt of an order"}));
+  return tasks;
+}
+
+/// Queues three receipts once the task queue is up (it starts before this
+/// worker), then waits: a child that returns would stop the service.
+class ReceiptsAtStart : public fluid::Worker {
+ public:
+  explicit ReceiptsAtStart(std::shared_ptr<fluid::TaskScheduler> tasks)
+      : Worker({.name = "receipts"}), tasks_(std::move(tasks)) {}
+
+ protected:
+  fluid::Task<> run() override {
+    for (int order = 1; order <= 3; ++order) {
+      const nlohmann::json params = {{"order", order}};
+      const auto run = co_await tasks_->queue("send_receipt", params);
+      demo_log()->info("queued {} for order #{}", run.name_id(), order);
+    }
+    co_await stop_requested();
+  }
+
+ private:
+  std::shared_ptr<fluid::TaskScheduler> tasks_;
+};
+
 /// Returns after `duration`, which stops the whole group (DURATION).
 class StopAfter : public fluid::Worker {
  public:
@@ -179,6 +232,9 @@ int main(int argc, char** argv) {
   root.add_workers(event_log);
   root.add_workers(dispatcher);
   root.add_workers(make_producer(event_log, dispatcher));
+  auto tasks = make_tasks();
+  root.add_workers(tasks);
+  root.add_workers(std::make_shared<ReceiptsAtStart>(tasks));
   if (duration) root.add_workers(std::make_shared<StopAfter>(*duration));
   if (fluid::env("DEMO_STUBBORN").value_or("") == "1") root.add_workers(std::make_shared<Stubborn>());
   root.add_workers(make_reporter(root));

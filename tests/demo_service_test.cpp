@@ -1,6 +1,8 @@
 // demo_service as a real process: started, sent signals, and judged by its
 // exit code, how long it took to exit and what it logged.
 
+#include "support/process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,130 +21,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-/// A child process whose stdout and stderr both go to one pipe we read.
-class Process {
- public:
-  /// Starts `path` with `args` and this process's environment minus the
-  /// variables the demo reads, plus `extra_env` ("NAME=value").
-  Process(const std::string& path, std::vector<std::string> extra_env, std::vector<std::string> args = {}) {
-    std::vector<std::string> env;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      const std::string_view text(*entry);
-      if (!inherited(text.substr(0, text.find('=')))) continue;
-      env.emplace_back(text);
-    }
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp;
-    for (auto& entry : env) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    args.insert(args.begin(), path);
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int error = ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    fd_ = fds[0];
-    if (error != 0) throw std::runtime_error("posix_spawn " + path + ": " + std::strerror(error));
-  }
-
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  /// A process still running when the test ends is killed, never leaked.
-  ~Process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(fd_);
-  }
-
-  /// Reads output until `text` appears; false if it did not within `timeout`.
-  bool wait_for_output(std::string_view text, Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (output_.find(text) == std::string::npos) {
-      if (!read_some(deadline)) return false;
-    }
-    return true;
-  }
-
-  void send_signal(int number) { ASSERT_EQ(::kill(pid_, number), 0) << std::strerror(errno); }
-
-  /// Reads the output to its end, then reaps the process; its wait status, or
-  /// nullopt if it did not exit within `timeout`.
-  std::optional<int> wait_exit(Clock::duration timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (read_some(deadline)) {
-    }
-    for (;;) {
-      int status = 0;
-      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-      if (done == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      if (Clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(1ms);  // the pipe closed: the process is exiting
-    }
-  }
-
-  const std::string& output() const { return output_; }
-
-  /// Whether it has not exited (reaps it if it has).
-  bool running() {
-    int status = 0;
-    return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
-  }
-
- private:
-  static bool inherited(std::string_view name) {
-    for (std::string_view own : {"DURATION", "DEMO_STUBBORN", "LOG_LEVEL", "STATUS_PORT", "STATUS_ADDRESS",
-                                 "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"}) {
-      if (name == own) return false;
-    }
-    return !name.starts_with("FLUID_");
-  }
-
-  // Appends what is available before `deadline`; false at end of output or timeout.
-  bool read_some(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return false;
-    pollfd poll_fd{fd_, POLLIN, 0};
-    if (::poll(&poll_fd, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buffer[4096];
-    const auto n = ::read(fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    output_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string output_;
-};
+using fluid::test::Process;
 
 std::string demo_path() {
 #ifdef DEMO_SERVICE_BIN
@@ -351,6 +240,26 @@ TEST_F(DemoService, AnUnknownFlagExitsTwoNamingIt) {
   EXPECT_EQ(WEXITSTATUS(*status), 2) << demo.output();
   EXPECT_NE(demo.output().find("--no-such-flag"), std::string::npos) << demo.output();
   EXPECT_EQ(demo.output().find("started running"), std::string::npos) << "nothing starts";
+}
+
+// `make demo` shows the task queue: the scheduled report fires at start and
+// the receipts queued at start run to success, each start and end logged.
+TEST_F(DemoService, ItsLogShowsTheScheduledAndQueuedTasksRun) {
+  Process demo(demo_path(), {"LOG_LEVEL=info", any_port});
+  ASSERT_TRUE(demo.wait_for_output("report: run ", startup_limit)) << demo.output();
+  for (const char* order : {"#1", "#2", "#3"}) {
+    ASSERT_TRUE(demo.wait_for_output(std::string("receipt sent for order ") + order, startup_limit)) << demo.output();
+  }
+  ASSERT_TRUE(demo.wait_for_output("scheduled for its slot", startup_limit)) << demo.output();
+  const std::regex queued("queued (send_receipt\\.[0-9a-f]{32}) for order #3");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(demo.output(), match, queued)) << demo.output();
+  const auto third = match[1].str();
+  ASSERT_TRUE(demo.wait_for_output(third + " - end - success", startup_limit)) << demo.output();
+  EXPECT_LT(demo.output().find(third + " - start"), demo.output().find(third + " - end - success"));
+  const auto exit = signal_and_wait(demo, SIGTERM, "SIGTERM with the task queue");
+  ASSERT_TRUE(exit.status) << demo.output();
+  EXPECT_TRUE(WIFEXITED(*exit.status) && WEXITSTATUS(*exit.status) == 0) << demo.output();
 }
 
 TEST_F(DemoService, ItsFirstLinesSayWhereToLook) {

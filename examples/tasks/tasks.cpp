@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <unistd.h>
+
 namespace fluid::examples {
 
 using namespace std::chrono_literals;
@@ -25,6 +27,7 @@ Task<> sleep_then(TaskContext& ctx, const Sleep& params) {
 /// Records `value` for the run when the deps are the examples' Results
 /// (a process-mode child's entry point may give it other deps, or none).
 void record(TaskContext& ctx, nlohmann::json value) {
+  ctx.logger().info("{} - recorded {}", ctx.run().name_id(), value.dump());
   try {
     ctx.deps<Results>().set(ctx.id(), std::move(value));
   } catch (const FluidError&) {
@@ -32,6 +35,37 @@ void record(TaskContext& ctx, nlohmann::json value) {
 }
 
 }  // namespace
+
+void to_json(nlohmann::json& out, const Palette& color) {
+  static constexpr const char* names[] = {"red", "green", "blue"};
+  out = names[static_cast<int>(color)];
+}
+
+void from_json(const nlohmann::json& in, Palette& color) {
+  const auto* name = in.get_ptr<const std::string*>();
+  if (name && *name == "red") {
+    color = Palette::red;
+  } else if (name && *name == "green") {
+    color = Palette::green;
+  } else if (name && *name == "blue") {
+    color = Palette::blue;
+  } else {
+    throw std::invalid_argument("color must be red, green or blue, got " + in.dump());
+  }
+}
+
+void to_json(nlohmann::json& out, const OptionalPalette& params) {
+  out = {{"color", params.color ? nlohmann::json(*params.color) : nlohmann::json()}};
+}
+
+void from_json(const nlohmann::json& in, OptionalPalette& params) {
+  const auto color = in.find("color");
+  if (color == in.end() || color->is_null()) {
+    params.color.reset();
+  } else {
+    params.color = color->get<Palette>();
+  }
+}
 
 void Sleep::validate() const {
   if (!(sleep >= 0)) throw std::invalid_argument("sleep must be >= 0, got " + std::to_string(sleep));
@@ -123,6 +157,24 @@ TaskDefinition colorize() {
                                   {.description = "Record a colour of the palette"});
 }
 
+TaskDefinition colorize_optional() {
+  return make_task<OptionalPalette>("colorize_optional",
+                                    [](TaskContext& ctx, const OptionalPalette& params) -> Task<> {
+                                      if (params.color) record(ctx, *params.color);
+                                      co_return;
+                                    },
+                                    {.description = "Record a colour of the palette, if given one"});
+}
+
+TaskDefinition colorize_required() {
+  return make_task<RequiredPalette>("colorize_required",
+                                    [](TaskContext& ctx, const RequiredPalette& params) -> Task<> {
+                                      record(ctx, params.color);
+                                      co_return;
+                                    },
+                                    {.description = "Record a colour of the palette, which must be given"});
+}
+
 TaskDefinition blocking() {
   return make_task<Sleep>("blocking",
                           [](TaskContext& ctx, const Sleep& params) -> Task<> {
@@ -159,9 +211,44 @@ TaskDefinition cpu_bound_env() {
                     .env = {{"FLUID_TEST_ENV", "hello_from_env"}}});
 }
 
+TaskDefinition cpu_bound_deps() {
+  return make_task("cpu_bound_deps",
+                   [](TaskContext& ctx) -> Task<> {
+                     (void)ctx.deps<Results>();  // FluidError when its entry point built none
+                     record(ctx, "Results");
+                     co_return;
+                   },
+                   {.description = "Use the deps its child process built", .execution = Execution::process});
+}
+
+TaskDefinition cpu_bound_timeout() {
+  return make_task(
+      "cpu_bound_timeout",
+      [](TaskContext& ctx) -> Task<> {
+        record(ctx, ::getpid());
+        // Ignores cancellation on purpose: only its parent's SIGTERM ends it.
+        std::this_thread::sleep_for(30s);
+        co_return;
+      },
+      {.description = "Block a child process past its timeout", .timeout = 5s, .execution = Execution::process});
+}
+
 std::vector<TaskDefinition> example_tasks() {
-  return {fast(),      dummy(),    ping(),     add(),       whisper(),      retryable(),
-          exclusive(), colorize(), blocking(), cpu_bound(), cpu_bound_env()};
+  return {fast(),
+          dummy(),
+          ping(),
+          add(),
+          whisper(),
+          retryable(),
+          exclusive(),
+          colorize(),
+          colorize_optional(),
+          colorize_required(),
+          blocking(),
+          cpu_bound(),
+          cpu_bound_env(),
+          cpu_bound_deps(),
+          cpu_bound_timeout()};
 }
 
 std::shared_ptr<TaskScheduler> task_scheduler(TaskManagerConfig config, WorkerOptions worker) {

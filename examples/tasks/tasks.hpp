@@ -46,17 +46,37 @@ struct SecretParams {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SecretParams, secret)  // required: no default
 
-/// A colour of a fixed palette (aio-fluid's StrEnum).
+/// A colour of a fixed palette (aio-fluid's StrEnum): "red", "green" or
+/// "blue"; any other value is rejected (nlohmann's enum macro would take the
+/// first colour instead).
 enum class Palette { red, green, blue };
-NLOHMANN_JSON_SERIALIZE_ENUM(Palette, {{Palette::red, "red"}, {Palette::green, "green"}, {Palette::blue, "blue"}})
+void to_json(nlohmann::json& out, const Palette& color);
+/// @throws std::invalid_argument for anything but the three names.
+void from_json(const nlohmann::json& in, Palette& color);
 
+/// A colour, red unless given.
 struct PaletteParams {
   Palette color = Palette::red;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PaletteParams, color)
 
+/// A colour that may be left out (aio-fluid's `Palette | None = None`).
+struct OptionalPalette {
+  std::optional<Palette> color;
+};
+void to_json(nlohmann::json& out, const OptionalPalette& params);
+void from_json(const nlohmann::json& in, OptionalPalette& params);
+
+/// A colour that must be given.
+struct RequiredPalette {
+  Palette color = Palette::red;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RequiredPalette, color)  // required: no default
+
 /// The deps of the example tasks: where they leave what they saw, by run id
 /// (aio-fluid's tasks SET a Redis key named after the run). Thread-safe.
+/// Each value is logged as well ("<task>.<id> - recorded <json>"), which is
+/// how a test sees what a task saw in another process.
 class Results {
  public:
   void set(const std::string& run_id, nlohmann::json value);
@@ -83,6 +103,10 @@ TaskDefinition retryable();
 TaskDefinition exclusive();
 /// Records its colour (default red).
 TaskDefinition colorize();
+/// Records its colour when it is given one.
+TaskDefinition colorize_optional();
+/// Records its colour, which must be given.
+TaskDefinition colorize_required();
 /// Blocks its thread for `sleep` seconds (Execution::thread).
 TaskDefinition blocking();
 /// Blocks for `sleep` seconds in a child process (Execution::process), then
@@ -90,6 +114,10 @@ TaskDefinition blocking();
 TaskDefinition cpu_bound();
 /// Records the FLUID_TEST_ENV its child process got (Execution::process, env set).
 TaskDefinition cpu_bound_env();
+/// Records that it found the deps its child process built (Execution::process).
+TaskDefinition cpu_bound_deps();
+/// Records its process id, then blocks for 30 s, past its 5 s timeout (Execution::process).
+TaskDefinition cpu_bound_timeout();
 
 /// Every task above.
 std::vector<TaskDefinition> example_tasks();

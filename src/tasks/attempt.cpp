@@ -174,13 +174,17 @@ Task<> executor_finished(std::shared_ptr<AttemptControl> control) {
 
 std::string failure_text(const std::exception_ptr& error) { return error_message(error); }
 
-std::string seconds_text(std::chrono::milliseconds duration) {
+std::string decimal_text(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3f", static_cast<double>(duration.count()) / 1000.0);
-  std::string seconds(text);
-  seconds.erase(seconds.find_last_not_of('0') + 1);
-  if (seconds.back() == '.') seconds.pop_back();
-  return seconds + "s";
+  std::snprintf(text, sizeof text, "%.3f", value);
+  std::string decimal(text);
+  decimal.erase(decimal.find_last_not_of('0') + 1);
+  if (decimal.back() == '.') decimal.pop_back();
+  return decimal;
+}
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+  return decimal_text(static_cast<double>(duration.count()) / 1000.0) + "s";
 }
 
 std::string timeout_text(std::chrono::milliseconds timeout) { return "timeout after " + seconds_text(timeout); }

@@ -89,6 +89,9 @@ Task<> executor_finished(std::shared_ptr<AttemptControl> control);
 /// What a failure reads in a run's `error`: what() or "unknown exception".
 std::string failure_text(const std::exception_ptr& error);
 
+/// "2", "0.25": up to three decimals, without trailing zeros.
+std::string decimal_text(double value);
+
 /// "2s", "0.25s": seconds without trailing zeros.
 std::string seconds_text(std::chrono::milliseconds duration);
 

@@ -30,6 +30,11 @@ Task<TaskRun> TaskManager::execute(std::string task, nlohmann::json params, Enqu
   if (threaded) executor = core->thread_executor();
   auto attempt = detail::TaskContextAccess::make_attempt(*this, definition, run, 0);
   const auto end = co_await detail::run_attempt(attempt, executor, !threaded, definition.options().timeout);
+  // A stopped child is terminated (SIGTERM, then SIGKILL): the attempt ends once it is reaped,
+  // as under a consumer. Other modes are not awaited: an executor may ignore its cancellation.
+  if (end.how == detail::AttemptEnd::How::stopped && definition.cpu_bound() && !is_in_cpu_process()) {
+    co_await detail::executor_finished(attempt->control);
+  }
 
   const auto verdict = detail::judge(end, definition, run, false);
   run.end = Clock::now();
