@@ -222,7 +222,7 @@ TEST(RedisProcesses, NoRunIsLostWhileAConsumerIsKilledEveryTwoSeconds) {
 
 TEST(RedisProcesses, MaxConcurrencyHoldsAcrossFourConsumersAndKills) {
   FLUID_REQUIRE_REDIS_SERVER();
-  constexpr std::size_t runs = 300;
+  constexpr std::size_t runs = 150;
   RedisServer server;
   Workplace place;
   const auto url = server.url("?name=t4");
@@ -318,7 +318,7 @@ TEST(RedisProcesses, ExactlyOneRunPerSlotWhileThreeSchedulersAreKilledAtRandom) 
     return false;
   };
   auto next_kill = SteadyClock::now() + 700ms;
-  follow(*broker, cursor, SteadyClock::now() + 20s, collect, [&] {
+  follow(*broker, cursor, SteadyClock::now() + 12s, collect, [&] {
     if (SteadyClock::now() < next_kill) return;
     auto& victim = schedulers[random() % schedulers.size()];
     victim->signal(SIGKILL);
@@ -329,7 +329,7 @@ TEST(RedisProcesses, ExactlyOneRunPerSlotWhileThreeSchedulersAreKilledAtRandom) 
   for (auto& scheduler : schedulers) scheduler->signal(SIGTERM);
   for (auto& scheduler : schedulers) EXPECT_EQ(scheduler->wait_for(30s), 0);
   const auto& every = slots["tick_every"];
-  ASSERT_GE(every.size(), 10u);
+  ASSERT_GE(every.size(), 6u);
   const auto first = every.begin()->first;
   const auto last = every.rbegin()->first;
   EXPECT_EQ(every.size(), static_cast<std::size_t>((last - first) / 1'000'000 + 1)) << "a slot was missed";
@@ -366,6 +366,21 @@ TEST(RedisProcesses, ConsumersPauseKeepRunningAndResumeAcrossARedisRestart) {
   std::size_t done = 0;
   for (const auto& line : place.lines()) done += line.words[0] == "done" ? 1 : 0;
   EXPECT_GE(done, 64u);
+  // Each consumer's loop that saw the outage logged it once, naming Redis.
+  one->signal(SIGTERM);
+  two->signal(SIGTERM);
+  EXPECT_EQ(one->wait_for(30s), 0);
+  EXPECT_EQ(two->wait_for(30s), 0);
+  std::map<std::string, std::size_t> errors;  // what failed (up to the URL) -> times logged
+  std::istringstream output(place.output());
+  for (std::string line; std::getline(output, line);) {
+    const auto at = line.find("[error] ");
+    if (at == std::string::npos) continue;
+    EXPECT_NE(line.find("127.0.0.1:" + std::to_string(server.port())), std::string::npos) << line;
+    ++errors[line.substr(at, line.find("redis://") - at)];
+  }
+  EXPECT_GE(errors.size(), 1u) << "the outage was not logged";
+  for (const auto& [what, times] : errors) EXPECT_EQ(times, 1u) << what;
 }
 
 TEST(RedisProcesses, AConsumerThatCannotReachRedisAtStartupExitsTwoAfterItsConnectTimeout) {
