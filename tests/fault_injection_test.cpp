@@ -26,7 +26,7 @@
 using namespace fluid;
 using namespace fluid::test;
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -290,9 +290,9 @@ TEST(FaultInjection, RunSwallowingTheCancellationOnceInAGroupIsStillForcedOut) {
     auto nice = make<NiceWorker>();
     Workers group({swallower, nice}, {.stopping_grace_period = 1000ms});
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_LT(Clock::now() - start, 2s);
+    EXPECT_LT(SteadyClock::now() - start, 2s);
     EXPECT_EQ(swallower->caught.load(), 2);  // the await after the swallowed one threw at once
     EXPECT_EQ(swallower->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(nice->worker_state(), WorkerState::stopped);
@@ -429,9 +429,9 @@ TEST(FaultInjection, HandlerBlockingItsThreadFinishesLateButFinishesAndIsForceSt
         // strand and not inline in this coroutine's startup().
         consumer.send(1);
         while (!blocking) co_await sleep(1ms);
-        const auto start = Clock::now();
+        const auto start = SteadyClock::now();
         co_await consumer.shutdown();
-        const auto took = Clock::now() - start;
+        const auto took = SteadyClock::now() - start;
         EXPECT_GE(took, 30ms);  // it waited for the blocked handler...
         EXPECT_LT(took, 5s);    // ...and no longer
         EXPECT_EQ(handled.load(), 1);
@@ -453,13 +453,13 @@ TEST(FaultInjection, HandlerBlockingTheOnlyThreadDelaysTheStopButItFinishes) {
         },
         {.stopping_grace_period = 10ms});
     for (int m = 0; m < 3; ++m) consumer.send(m);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await consumer.startup();
     co_await consumer.shutdown();
     // Nothing else runs while the thread is blocked, not even the grace
     // timer: startup and stop wait for every message's block, then the
     // consumer drains and ends normally.
-    EXPECT_GE(Clock::now() - start, 140ms);
+    EXPECT_GE(SteadyClock::now() - start, 140ms);
     EXPECT_EQ(consumer.worker_state(), WorkerState::stopped);
     EXPECT_EQ(consumer.processed_count() + consumer.dropped_count(), 3u);
     EXPECT_EQ(static_cast<std::uint64_t>(handled), consumer.processed_count());
@@ -480,9 +480,9 @@ TEST(FaultInjection, BlockingHandlerOnOneThreadDoesNotDelayAnotherWorkersStop) {
         co_await nice.startup();
         consumer.send(1);  // now, so the handler runs on the consumer's strand, not inline in startup()
         while (!blocking) co_await sleep(1ms);
-        const auto start = Clock::now();
+        const auto start = SteadyClock::now();
         co_await nice.shutdown();
-        EXPECT_LT(Clock::now() - start, 200ms);
+        EXPECT_LT(SteadyClock::now() - start, 200ms);
         co_await consumer.shutdown();
       }(),
       {.threads = 2});
@@ -633,8 +633,8 @@ TEST(FaultInjection, ForcedStopRacingStartupFromAnotherThreadEndsTheWorkerCleanl
           const auto widen = std::chrono::microseconds(60) + std::chrono::nanoseconds(250) * (i % 400);
           auto subscription = worker->subscribe([widen](const StateChange& change) {
             if (change.to != WorkerState::running || change.from == change.to) return;
-            const auto until = Clock::now() + widen;
-            while (Clock::now() < until) {
+            const auto until = SteadyClock::now() + widen;
+            while (SteadyClock::now() < until) {
             }
           });
           Workers group({worker});

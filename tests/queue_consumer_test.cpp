@@ -23,7 +23,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
@@ -142,9 +142,9 @@ TEST(QueueConsumer, IdleConsumerStopsPromptlyOnShutdown) {
     QueueConsumerWorker<int> consumer([](int) -> Task<> { co_return; });
     co_await consumer.startup();
     co_await sleep(5ms);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await consumer.shutdown();
-    EXPECT_LT(Clock::now() - start, 100ms);  // aio-fluid: up to 500 ms; the benchmark holds the real figure
+    EXPECT_LT(SteadyClock::now() - start, 100ms);  // aio-fluid: up to 500 ms; the benchmark holds the real figure
     EXPECT_EQ(consumer.worker_state(), WorkerState::stopped);
   }());
 }
@@ -322,7 +322,7 @@ TEST(QueueConsumer, AsyncSendFromAnotherThreadIsWokenByEveryHandOverThatMakesRoo
     std::atomic<bool> producer_done{false};
     std::jthread producer([&] {
       fluid::run([&]() -> Task<> {
-        const auto stop_sending = Clock::now() + budget;
+        const auto stop_sending = SteadyClock::now() + budget;
         boost::asio::co_spawn(
             co_await boost::asio::this_coro::executor,
             [&]() -> Task<> {
@@ -330,7 +330,7 @@ TEST(QueueConsumer, AsyncSendFromAnotherThreadIsWokenByEveryHandOverThatMakesRoo
             },
             boost::asio::detached);
         try {
-          for (int i = 0; i < messages && Clock::now() < stop_sending; ++i) {
+          for (int i = 0; i < messages && SteadyClock::now() < stop_sending; ++i) {
             co_await consumer.async_send(i);
             sent = i + 1;
           }
@@ -340,9 +340,9 @@ TEST(QueueConsumer, AsyncSendFromAnotherThreadIsWokenByEveryHandOverThatMakesRoo
         co_await sleep(0ms);  // lets the busy loop see it
       }());
     });
-    const auto deadline = Clock::now() + 5s;
+    const auto deadline = SteadyClock::now() + 5s;
     const auto all_handled = [&] { return producer_done && handled == sent; };
-    while (!all_handled() && Clock::now() < deadline) co_await sleep(0ms);
+    while (!all_handled() && SteadyClock::now() < deadline) co_await sleep(0ms);
     EXPECT_TRUE(all_handled()) << "async_send slept through a wake-up after " << sent.load() << " messages";
     co_await consumer.shutdown();  // closes the queue: wakes a sender still waiting
     producer.join();
@@ -385,11 +385,11 @@ TEST(QueueConsumer, AWaiterInGetMessageIsWokenAfterAnotherWaiterTimedOut) {
       consumer.send(7);
       co_return message.has_value();
     };
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     const auto [got, short_got] = co_await (long_wait() && short_wait_then_send());
     EXPECT_FALSE(short_got);
     EXPECT_EQ(got, 7);
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     co_await consumer.shutdown();
   }());
 }

@@ -14,7 +14,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -170,10 +170,10 @@ TEST(Restart, BackoffDelaysEachRestart) {
     auto instances = std::make_shared<int>(0);
     Workers group({}, {.backoff = {.initial = 40ms, .max = 1s, .multiplier = 2, .jitter = 0}});
     group.add_supervised([=] { return std::make_shared<FlakyWorker>(failures_left, instances); });
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.startup();
     while (*instances < 3 || !group.workers()[0]->is_running()) co_await sleep(1ms);
-    EXPECT_GE(Clock::now() - start, 40ms + 80ms);
+    EXPECT_GE(SteadyClock::now() - start, 40ms + 80ms);
     co_await group.shutdown();
   }());
 }
@@ -184,9 +184,9 @@ TEST(Restart, StoppingTheGroupDuringABackoffIsImmediate) {
     group.add_supervised([] { return std::make_shared<BadWorker2>(); });
     co_await group.startup();
     while (group.failures().empty()) co_await sleep(1ms);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_LT(Clock::now() - start, 1s);
+    EXPECT_LT(SteadyClock::now() - start, 1s);
     EXPECT_EQ(group.restarts(0), 0u);
     EXPECT_EQ(group.stop_reason(), StopReason::normal);
   }());

@@ -31,7 +31,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -550,9 +550,9 @@ TEST(StatusServer, ACheckThatThrowsOrOverrunsIsUnhealthyWithWhy) {
       co_return CheckResult{};
     });
     co_await service.root.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     const auto ready = co_await request(service.server->port(), "/ready");
-    const auto took = Clock::now() - start;
+    const auto took = SteadyClock::now() - start;
     co_await service.root.shutdown();
     EXPECT_EQ(ready.result(), http::status::service_unavailable);
     const auto checks = json_of(ready).at("checks");
@@ -805,9 +805,9 @@ TEST(StatusServer, ConnectionsAreServedConcurrentlyASilentOneBlocksNoOther) {
     auto silent = co_await connect(service.server->port());
     auto partial = co_await connect(service.server->port());
     co_await asio::async_write(partial, asio::buffer(std::string("GET /sta")), asio::use_awaitable);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     const auto reply = co_await request(service.server->port(), "/health");
-    const auto took = Clock::now() - start;
+    const auto took = SteadyClock::now() - start;
     co_await service.root.shutdown();
     EXPECT_EQ(reply.result(), http::status::ok);
     EXPECT_LT(took, 2s);
@@ -819,9 +819,9 @@ TEST(StatusServer, AClientSilentPastTheReadTimeoutIsDisconnected) {
     Service service({}, {.read_timeout = 100ms});
     co_await service.root.startup();
     auto silent = co_await connect(service.server->port());
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     const bool closed = co_await closed_by_peer(silent, 5s);
-    const auto took = Clock::now() - start;
+    const auto took = SteadyClock::now() - start;
     co_await service.root.shutdown();
     EXPECT_TRUE(closed);
     EXPECT_GE(took, 50ms);
@@ -839,9 +839,9 @@ TEST(StatusServer, HalfOpenClientsDoNotDelayShutdown) {
     auto idle = co_await connect(service.server->port());  // keep-alive, between requests
     co_await exchange(idle, http::verb::get, "/health");
     co_await sleep(10ms);  // let the server accept and start reading
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await service.root.shutdown();
-    const auto took = Clock::now() - start;
+    const auto took = SteadyClock::now() - start;
     EXPECT_LT(took, 1s);
     EXPECT_EQ(service.server->worker_state(), WorkerState::stopped) << "stopped, not forced";
     EXPECT_EQ(service.root.stop_reason(), StopReason::normal);
@@ -857,9 +857,9 @@ TEST(StatusServer, ItStopsPromptlyOnItsOwnWhenAskedAndNoLongerAccepts) {
     StatusServer server(target);
     co_await server.startup();
     const auto port = server.port();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await server.shutdown();
-    EXPECT_LT(Clock::now() - start, 500ms);
+    EXPECT_LT(SteadyClock::now() - start, 500ms);
     EXPECT_EQ(server.worker_state(), WorkerState::stopped);
     beast::tcp_stream stream(co_await asio::this_coro::executor);
     auto [error] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
@@ -955,9 +955,9 @@ TEST(StatusServer, AcceptFailingAtTheDescriptorLimitIsLoggedAtMostOnceASecondAnd
     rlimit lowered = saved;
     lowered.rlim_cur = static_cast<rlim_t>(client) + 1;
     ::setrlimit(RLIMIT_NOFILE, &lowered);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await sleep(1500ms);  // about fifteen failed accepts, 100 ms apart
-    const auto elapsed = Clock::now() - start;
+    const auto elapsed = SteadyClock::now() - start;
     ::setrlimit(RLIMIT_NOFILE, &saved);
     tcp::socket socket(co_await asio::this_coro::executor, tcp::v4(), client);
     beast::tcp_stream stream(std::move(socket));

@@ -13,7 +13,7 @@
 
 using namespace fluid;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -43,11 +43,11 @@ TEST(WorkerFunction, CallsTheFunctionRepeatedlyWhileRunning) {
 
 TEST(WorkerFunction, PausesTheHeartbeatBetweenCalls) {
   constexpr auto heartbeat = 30ms;
-  std::vector<Clock::time_point> calls;
+  std::vector<SteadyClock::time_point> calls;
   WorkerFunction* self = nullptr;
   WorkerFunction worker(
       [&]() -> Task<> {
-        calls.push_back(Clock::now());
+        calls.push_back(SteadyClock::now());
         if (calls.size() == 3) self->gracefully_stop();
         co_return;
       },
@@ -94,12 +94,12 @@ TEST(WorkerFunction, ALongHeartbeatDoesNotDelayShutdown) {
         co_return;
       },
       1h, options());
-  const auto shutdown_took = fluid::run([&]() -> Task<Clock::duration> {
+  const auto shutdown_took = fluid::run([&]() -> Task<SteadyClock::duration> {
     co_await worker.startup();
     while (calls == 0) co_await fluid::sleep(1ms);  // now pausing for an hour
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await worker.shutdown();
-    co_return Clock::now() - start;
+    co_return SteadyClock::now() - start;
   }());
   EXPECT_LT(shutdown_took, 1s);
   EXPECT_EQ(calls, 1);
@@ -117,12 +117,12 @@ TEST(WorkerFunction, AFunctionThatNeverReturnsIsForcedOutAfterTheGracePeriod) {
         co_await fluid::sleep(1h);
       },
       0ms, options(20ms));
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   fluid::run([&]() -> Task<> {
     co_await worker.startup();
     co_await worker.shutdown();
   }());
-  EXPECT_LT(Clock::now() - start, 10s);
+  EXPECT_LT(SteadyClock::now() - start, 10s);
   EXPECT_TRUE(unwound);
   EXPECT_EQ(worker.worker_state(), WorkerState::force_stopped);
   EXPECT_EQ(worker.stop_reason(), StopReason::forced);

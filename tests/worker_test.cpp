@@ -21,7 +21,7 @@
 
 using namespace fluid;
 using namespace fluid::test;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
@@ -340,9 +340,9 @@ TEST(Worker, IdleWorkerStopsPromptlyOnShutdown) {
     RecordingWorker worker;  // parked in stop_requested()
     co_await worker.startup();
     co_await sleep(5ms);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await worker.shutdown();
-    EXPECT_LT(Clock::now() - start, 500ms);
+    EXPECT_LT(SteadyClock::now() - start, 500ms);
     EXPECT_EQ(worker.worker_state(), WorkerState::stopped);
   }());
 }
@@ -353,9 +353,9 @@ TEST(Worker, SleepWhileRunningTellsWhetherItWasCutShortByAStop) {
     co_await worker.startup();
     EXPECT_TRUE(co_await worker.sleep_while_running(1ms));
     worker.gracefully_stop();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     EXPECT_FALSE(co_await worker.sleep_while_running(1h));
-    EXPECT_LT(Clock::now() - start, 500ms);
+    EXPECT_LT(SteadyClock::now() - start, 500ms);
     co_await worker.shutdown();
   }());
 }
@@ -430,9 +430,9 @@ TEST(Worker, WorkerIgnoringStopIsForceStoppedAfterTheGracePeriod) {
     BadWorker worker({.stopping_grace_period = short_grace});
     co_await worker.startup();
     EXPECT_TRUE(worker.is_running());
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await worker.shutdown();
-    EXPECT_GE(Clock::now() - start, short_grace);
+    EXPECT_GE(SteadyClock::now() - start, short_grace);
     EXPECT_TRUE(worker.is_stopped());
     EXPECT_EQ(worker.worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(worker.stop_reason(), StopReason::forced);
@@ -486,9 +486,9 @@ TEST(Worker, CleanupStuckAfterAForcedStopIsCancelledAgainSoShutdownNeverHangs) {
   fluid::run([]() -> Task<> {
     StuckCleanupWorker worker({.stopping_grace_period = 20ms});
     co_await worker.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await worker.shutdown();
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     EXPECT_TRUE(worker.cleanup_started);
     EXPECT_EQ(worker.worker_state(), WorkerState::force_stopped);
   }());
@@ -624,10 +624,10 @@ TEST(Worker, GracePeriodComesFromTheEnvironmentWhenNoOptionIsGiven) {
     BadWorker worker;
     EXPECT_EQ(worker.stopping_grace_period(), 50ms);
     co_await worker.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await worker.shutdown();
-    EXPECT_GE(Clock::now() - start, 50ms);
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_GE(SteadyClock::now() - start, 50ms);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     EXPECT_EQ(worker.worker_state(), WorkerState::force_stopped);
   }());
 }

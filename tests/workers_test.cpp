@@ -14,7 +14,7 @@
 using namespace fluid;
 using namespace fluid::test;
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -77,9 +77,9 @@ TEST(Workers, AChildStoppingStopsTheWholeGroupAtOnce) {
     auto nice = make<NiceWorker>();
     Workers group({nice, make<ShortLived>()}, {.heartbeat = std::chrono::hours(1)});
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.wait_for_shutdown();
-    EXPECT_LT(Clock::now() - start, 1s);  // not a heartbeat later
+    EXPECT_LT(SteadyClock::now() - start, 1s);  // not a heartbeat later
     EXPECT_EQ(nice->worker_state(), WorkerState::stopped);
     EXPECT_EQ(group.stop_reason(), StopReason::normal);
   }());
@@ -137,9 +137,9 @@ TEST(Workers, ChildrenAreStoppedConcurrentlyEachWithItsOwnGracePeriod) {
     for (int i = 0; i < 3; ++i) children.push_back(make<BadWorker>(WorkerOptions{.stopping_grace_period = 150ms}));
     Workers group(children);
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    const auto took = Clock::now() - start;
+    const auto took = SteadyClock::now() - start;
     EXPECT_GE(took, 150ms);
     EXPECT_LT(took, 400ms);  // one after another would take 450 ms
     for (auto& child : children) EXPECT_EQ(child->worker_state(), WorkerState::force_stopped);
@@ -151,9 +151,9 @@ TEST(Workers, ForcedGroupForceCancelsItsChildren) {
     auto stubborn = make<BadWorker>(WorkerOptions{.stopping_grace_period = std::chrono::hours(1)});
     Workers group({stubborn}, {.stopping_grace_period = 30ms});
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_LT(Clock::now() - start, 2s);
+    EXPECT_LT(SteadyClock::now() - start, 2s);
     EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(group.worker_state(), WorkerState::force_stopped);
   }());
@@ -298,9 +298,9 @@ TEST(Workers, AStopRequestIsSeenAtOnceWhileALateChildStartsAndOnlyThatChildIsFor
     group.add_workers(late);
     const bool starting = co_await wait_until_starting(*late);
     EXPECT_TRUE(starting);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_LT(Clock::now() - start, 5s) << "the group waited out its own grace period";
+    EXPECT_LT(SteadyClock::now() - start, 5s) << "the group waited out its own grace period";
     EXPECT_EQ(sibling->worker_state(), WorkerState::stopped) << "a well-behaved sibling was forced";
     EXPECT_EQ(late->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(group.worker_state(), WorkerState::stopped);
@@ -324,10 +324,10 @@ TEST(Workers, ASiblingFailureIsSeenAtOnceWhileALateChildStarts) {
     co_await group.startup();
     auto late = std::make_shared<SlowToStart>(1h, WorkerOptions{.name = "late", .stopping_grace_period = 50ms});
     group.add_workers(late);
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     const auto what = co_await error_of(group.wait_for_shutdown());
     EXPECT_EQ(what, "sibling broke");
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     EXPECT_EQ(late->worker_state(), WorkerState::force_stopped);
   }());
 }
@@ -379,10 +379,10 @@ TEST(Workers, InReverseOrderEachChildIsForcedAfterItsOwnGracePeriodOnly) {
     auto last = make<LoggedStop>("last", log);
     Workers group({first, stubborn, last}, {.stopping_grace_period = 20s, .stop_order = StopOrder::reverse});
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_GE(Clock::now() - start, 50ms);
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_GE(SteadyClock::now() - start, 50ms);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     EXPECT_EQ(stubborn->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(first->worker_state(), WorkerState::stopped);
     EXPECT_EQ(last->worker_state(), WorkerState::stopped);
@@ -397,9 +397,9 @@ TEST(Workers, AForcedGroupStoppingInReverseOrderForcesEveryChildAtOnce) {
     auto b = make<BadWorker>(WorkerOptions{.name = "b", .stopping_grace_period = 1h});
     Workers group({a, b}, {.stopping_grace_period = 50ms, .stop_order = StopOrder::reverse});
     co_await group.startup();
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     co_await group.shutdown();
-    EXPECT_LT(Clock::now() - start, 5s);
+    EXPECT_LT(SteadyClock::now() - start, 5s);
     EXPECT_EQ(a->worker_state(), WorkerState::force_stopped);
     EXPECT_EQ(b->worker_state(), WorkerState::force_stopped);
   }());
