@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -118,21 +119,31 @@ Task<> produce_all(fluid::TaskManager& manager, std::shared_ptr<fluid::TaskBroke
   co_await follow(broker, cursor, finals, n);
 }
 
-int produce(const std::string& url, std::size_t n, std::size_t queuers) {
+using Producing = std::function<Task<>(fluid::TaskManager&, std::shared_ptr<fluid::TaskBroker>)>;
+
+/// Runs `body` with a TaskManager that knows `noop` and a broker object of
+/// its own (to follow the feed), both open on `url`.
+void with_producer(const std::string& url, const Producing& body) {
   fluid::TaskManagerConfig config;
   config.broker_url = url;
   fluid::TaskManager manager(config);
   manager.register_task(noop());
   auto broker = fluid::make_broker(url);
-  Finals finals;
-  Clock::time_point started;
   fluid::run([&]() -> Task<> {
     co_await manager.open();
     co_await broker->open();
-    co_await produce_all(manager, broker, finals, n, queuers, started);
+    co_await body(manager, broker);
     co_await broker->close();
     co_await manager.close();
   }());
+}
+
+int produce(const std::string& url, std::size_t n, std::size_t queuers) {
+  Finals finals;
+  Clock::time_point started;
+  with_producer(url, [&](fluid::TaskManager& manager, std::shared_ptr<fluid::TaskBroker> broker) {
+    return produce_all(manager, std::move(broker), finals, n, queuers, started);
+  });
   const double seconds = bench::seconds_between(started, finals.last);
   std::printf("{\"workload\": \"W7\", \"impl\": \"fluid\", \"runs\": %zu, \"seconds\": %.6f, \"runs_per_s\": %.1f}\n", n,
               seconds, static_cast<double>(n) / seconds);
@@ -160,23 +171,19 @@ Task<> trickle(fluid::TaskManager& manager, Finals& finals, std::size_t n, doubl
   }
 }
 
+Task<> trickle_and_follow(fluid::TaskManager& manager, std::shared_ptr<fluid::TaskBroker> broker, Finals& finals,
+                          std::size_t n, double rate) {
+  const auto cursor = (co_await broker->read_events("", 1, 0ms)).cursor;
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::co_spawn(executor, trickle(manager, finals, n, rate), rethrow);
+  co_await follow(broker, cursor, finals, n);
+}
+
 int latency(const std::string& url, std::size_t n, double rate) {
-  fluid::TaskManagerConfig config;
-  config.broker_url = url;
-  fluid::TaskManager manager(config);
-  manager.register_task(noop());
-  auto broker = fluid::make_broker(url);
   Finals finals;
-  fluid::run([&]() -> Task<> {
-    co_await manager.open();
-    co_await broker->open();
-    const auto cursor = (co_await broker->read_events("", 1, 0ms)).cursor;
-    const auto executor = co_await boost::asio::this_coro::executor;
-    boost::asio::co_spawn(executor, trickle(manager, finals, n, rate), rethrow);
-    co_await follow(broker, cursor, finals, n);
-    co_await broker->close();
-    co_await manager.close();
-  }());
+  with_producer(url, [&](fluid::TaskManager& manager, std::shared_ptr<fluid::TaskBroker> broker) {
+    return trickle_and_follow(manager, std::move(broker), finals, n, rate);
+  });
   std::vector<double> waits;
   for (const auto& [id, run] : finals.done) {
     if (const auto in_queue = run.in_queue()) waits.push_back(static_cast<double>(in_queue->count()) / 1000.0);
