@@ -61,6 +61,8 @@ def fmt(value, unit):
     if value is None:
         return "-"
     if unit in ("msg/s", "dispatch/s", "runs/s"):
+        if value < 10e3:
+            return f"{value:.0f}"
         return f"{value / 1e6:.2f}M" if value >= 1e6 else f"{value / 1e3:.0f}k"
     if unit == "ms":
         return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
@@ -202,6 +204,27 @@ def w6_rows(t, lines):
           lambda f, fl, r: f <= 50, "every(20 ms), 200 slots")
 
 
+def w7_rows(t, lines):
+    def pick(workload, impl, field):
+        return med([l.get(field) for l in lines
+                    if l.get("workload") == workload and l.get("impl") == impl and not l.get("failed")])
+
+    fluid = pick("W7", "fluid", "runs_per_s")
+    celery = pick("W7", "celery", "runs_per_s")
+    rq = pick("W7", "rq", "runs_per_s")
+    t.add("W7 redis end to end, 4 consumers x 64", "runs/s", fluid, None, ">= 5,000",
+          lambda f, fl, r: f >= 5000, "first queue to last final, one redis-server")
+    t.add("W7 vs Celery 5.2 (threads, 64), same run", "runs/s", fluid, celery, ">= 10 x",
+          lambda f, fl, r: r is not None and r >= 10, "floor column: Celery")
+    t.add("W7 vs RQ 1.13 (4 workers), same run", "runs/s", fluid, rq, ">= 20 x",
+          lambda f, fl, r: r is not None and r >= 20, "floor column: RQ")
+    t.add("W7 Redis commands per run", "cmds", pick("W7", "fluid", "commands_per_run"),
+          pick("W7", "celery", "commands_per_run"), "info", "info",
+          "INFO commandstats, Lua's calls included; floor column: Celery")
+    t.add("W7 queue-to-start at half load, p99", "ms", pick("W7latency", "fluid", "p99_ms"), None, "< 10 ms",
+          lambda f, fl, r: f < 10, "a steady trickle at half the measured rate")
+
+
 def render_text(rows):
     head = ["workload", "unit", "fluid", "floor", "ratio", "goal", "result"]
     body = [[r["workload"], r["unit"], fmt(r["fluid"], r["unit"]), fmt(r["floor"], r["unit"]),
@@ -243,6 +266,9 @@ def main():
     w6 = load_lines(out / "w6.jsonl")
     if w6:
         w6_rows(t, w6)
+    w7 = load_lines(out / "w7.jsonl")
+    if w7:
+        w7_rows(t, w7)
     callgrind_rows(t, load_lines(out / "callgrind.jsonl"))
 
     info = machine()

@@ -169,9 +169,12 @@ void Connection::complete(Request& request, std::exception_ptr error, Reply repl
   auto handler = std::move(*request.handler);
   request.handler.reset();
   // Posted, never run inline: the caller resumes on its own executor, outside
-  // the strand and outside whatever loop of ours completed it.
-  auto work = std::move(request.work);
-  asio::post(work, [handler = std::move(handler), error = std::move(error), reply = std::move(reply)]() mutable {
+  // the strand and outside whatever loop of ours completed it. The work guard
+  // goes with the handler and ends on the caller's loop: ended here, after the
+  // post, it would race a loop that its resumed caller stops and destroys.
+  const boost::asio::any_io_executor target = asio::prefer(request.work, asio::execution::outstanding_work.untracked);
+  asio::post(target, [handler = std::move(handler), error = std::move(error), reply = std::move(reply),
+                      work = std::move(request.work)]() mutable {
     std::move(handler)(std::move(error), std::move(reply));
   });
 }
