@@ -22,7 +22,7 @@ std::optional<HttpResponse> answer_to(const std::exception_ptr& error) {
   } catch (const TaskParamsError& e) {
     return detail_response(422, e.what());
   } catch (const BrokerUnavailableError& e) {
-    return detail_response(503, e.what());
+    return detail_response(503, std::string("broker unavailable: ") + e.what());
   } catch (const BrokerError& e) {
     return detail_response(500, e.what());
   } catch (...) {
