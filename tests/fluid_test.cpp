@@ -1,5 +1,5 @@
 // The pinned API of WORKERS.md section 1, and the task queue's (all but
-// TaskApiServer and task_cli, which come next): code outside
+// task_cli, which comes next): code outside
 // this repository compiles against these names and signatures, all reachable
 // from <fluid/fluid.hpp> alone. A change that breaks one fails this file's build.
 
@@ -326,6 +326,17 @@ static_assert(std::is_constructible_v<TaskConsumer, TaskManagerConfig, fluid::Wo
 static_assert(std::is_constructible_v<TaskScheduler, TaskManagerConfig, fluid::WorkerOptions>);
 static_assert(std::is_same_v<decltype(&TaskConsumer::running), std::size_t (TaskConsumer::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(std::declval<TaskConsumer&>().status()), Task<json>>);
+
+// TaskApiServer.
+using fluid::TaskApiOptions;
+using fluid::TaskApiServer;
+static_assert(std::is_same_v<decltype(TaskApiOptions::prefix), std::string>);
+static_assert(std::is_same_v<decltype(TaskApiOptions::http), fluid::StatusServerOptions>);
+static_assert(std::is_base_of_v<fluid::Worker, TaskApiServer>);
+static_assert(std::is_constructible_v<TaskApiServer, TaskManager&, TaskApiOptions, fluid::WorkerOptions>);
+static_assert(std::is_constructible_v<TaskApiServer, TaskManager&>);
+static_assert(std::is_same_v<decltype(std::declval<const TaskApiServer&>().port()), std::uint16_t>);
+static_assert(noexcept(std::declval<const TaskApiServer&>().port()));
 
 static_assert(std::is_base_of_v<fluid::FluidError, fluid::TaskError>);
 static_assert(std::is_base_of_v<fluid::TaskError, fluid::UnknownTaskError> &&
