@@ -1,8 +1,8 @@
 // The pinned API, sketched here as code outside this repository uses it: the
-// workers' and the task queue's (all but TaskApiServer and task_cli, which
-// come next). That code compiles against these names and signatures, all
-// reachable from <fluid/fluid.hpp> alone. A change that breaks one fails this
-// file's build.
+// workers' and the task queue's (task_cli's command line itself is driven as
+// a process by tests/tasks/task_cli_test.cpp). That code compiles against
+// these names and signatures, all reachable from <fluid/fluid.hpp> alone. A
+// change that breaks one fails this file's build.
 
 #include <fluid/fluid.hpp>
 
@@ -327,6 +327,21 @@ static_assert(std::is_constructible_v<TaskConsumer, TaskManagerConfig, fluid::Wo
 static_assert(std::is_constructible_v<TaskScheduler, TaskManagerConfig, fluid::WorkerOptions>);
 static_assert(std::is_same_v<decltype(&TaskConsumer::running), std::size_t (TaskConsumer::*)() const noexcept>);
 static_assert(std::is_same_v<decltype(std::declval<TaskConsumer&>().status()), Task<json>>);
+
+// TaskApiServer.
+using fluid::TaskApiOptions;
+using fluid::TaskApiServer;
+static_assert(std::is_same_v<decltype(TaskApiOptions::prefix), std::string>);
+static_assert(std::is_same_v<decltype(TaskApiOptions::http), fluid::StatusServerOptions>);
+static_assert(std::is_base_of_v<fluid::Worker, TaskApiServer>);
+static_assert(std::is_constructible_v<TaskApiServer, TaskManager&, TaskApiOptions, fluid::WorkerOptions>);
+static_assert(std::is_constructible_v<TaskApiServer, TaskManager&>);
+static_assert(std::is_same_v<decltype(std::declval<const TaskApiServer&>().port()), std::uint16_t>);
+static_assert(noexcept(std::declval<const TaskApiServer&>().port()));
+
+// task_cli.
+static_assert(std::is_same_v<decltype(&fluid::task_cli),
+                             int (*)(int, char**, std::function<std::shared_ptr<TaskManager>()>)>);
 
 static_assert(std::is_base_of_v<fluid::FluidError, fluid::TaskError>);
 static_assert(std::is_base_of_v<fluid::TaskError, fluid::UnknownTaskError> &&

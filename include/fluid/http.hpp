@@ -28,6 +28,10 @@ struct HttpRequest {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+/// Sends one piece of a streamed body at once (see HttpResponse::stream);
+/// false once the client has gone or did not take it within the read timeout.
+using HttpBodyWriter = std::function<Task<bool>(std::string)>;
+
 /// What a route handler answers. The server adds Server, Cache-Control:
 /// no-store, Content-Length and Connection; a HEAD request gets no body.
 struct HttpResponse {
@@ -35,6 +39,11 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  /// Set: the body is streamed instead (chunked, e.g. Server-Sent Events):
+  /// after the headers the server awaits `stream(write)`, which sends pieces
+  /// with `write` for as long as it likes; the connection closes after it.
+  /// It is cancelled when the client goes away or the server stops.
+  std::function<Task<>(HttpBodyWriter write)> stream;
 
   /// `body` indented, with a final newline, as application/json.
   static HttpResponse json(int status, const nlohmann::json& body);

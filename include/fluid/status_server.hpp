@@ -42,6 +42,10 @@ struct StatusServerOptions {
   /// Requests served on one keep-alive connection; the answer to the last one
   /// says `Connection: close`, so a client pipelining without end is bounded.
   std::size_t max_requests_per_connection = 1000;
+  /// The largest request body read; a larger one is answered 413 ("payload
+  /// too large") and the connection closed. nullopt: 64 KiB (a
+  /// TaskApiServer's default is 2 MiB, room for params of up to 1 MiB).
+  std::optional<std::size_t> max_body_bytes;
   /// The buckets of fluid_handler_latency_seconds, in seconds (some of
   /// supported_latency_buckets()); empty: default_latency_buckets(),
   /// 0.5 ms to 10 s. Checked at startup.
@@ -84,7 +88,9 @@ struct StatusServerOptions {
 ///   GET /          an HTML page of the tree for people, reloading itself
 ///
 /// HEAD works wherever GET does. An unknown path is 404, another method 405
-/// (with Allow), a malformed request 400 (and the connection is closed).
+/// (with Allow), each with a JSON body whose "detail" says why; a malformed
+/// request is 400, a body past max_body_bytes 413 (and the connection is
+/// closed).
 /// Connections are served concurrently on the server's executor. Asked to
 /// stop, it keeps answering until the rest of its target's tree has stopped
 /// (see StatusServerOptions::linger); on_shutdown() then closes the
@@ -129,6 +135,10 @@ class StatusServer : public Worker {
   void add_check(std::string name, HealthCheck check);
 
  protected:
+  /// A server reporting on `target`, or on itself when `target` is null
+  /// (for a derived server that serves no tree of its own).
+  StatusServer(Worker* target, StatusServerOptions options, WorkerOptions worker);
+
   /// Binds and listens, then logs "<name> listening on ADDRESS:PORT
   /// (status: http://ADDRESS:PORT/)".
   /// @throws FluidError naming the worker and ADDRESS:PORT if the address is

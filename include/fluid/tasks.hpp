@@ -6,6 +6,7 @@
 #include "fluid/tasks/errors.hpp"
 #include "fluid/tasks/retry_policy.hpp"
 #include "fluid/tasks/schedule.hpp"
+#include "fluid/tasks/task_api_server.hpp"
 #include "fluid/tasks/task_cli.hpp"
 #include "fluid/tasks/task_consumer.hpp"
 #include "fluid/tasks/task_context.hpp"

@@ -7,6 +7,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -28,7 +29,6 @@ using BeastRequest = http::request<http::string_body>;
 using BeastResponse = http::response<http::string_body>;
 
 constexpr std::size_t max_header_bytes = 8 * 1024;
-constexpr std::size_t max_body_bytes = 64 * 1024;
 /// After a failed accept (e.g. out of file descriptors), before the next one.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
@@ -61,6 +61,54 @@ BeastResponse to_beast(HttpResponse from, unsigned version, bool keep_alive) {
 bool is_malformed(const beast::error_code& error) {
   return error.category() == http::make_error_code(http::error::bad_method).category() &&
          error != http::error::end_of_stream && error != http::error::partial_message;
+}
+
+/// The answer to a request Beast did not read whole: 413 past the body
+/// limit, else 400.
+HttpResponse refusal(const beast::error_code& error, std::size_t max_body_bytes) {
+  if (error == http::error::body_limit) {
+    const auto detail = "request body larger than " + std::to_string(max_body_bytes) + " bytes";
+    return HttpResponse::json(413, {{"error", "payload too large"}, {"detail", detail}});
+  }
+  return HttpResponse::json(400, {{"error", "malformed request"}, {"detail", error.message()}});
+}
+
+/// After refusing a body: says the answer is complete, then discards what
+/// the client still sends until it closes (or `limit` passes), so that it
+/// reads the answer instead of a reset of the unread bytes.
+Task<> drain(beast::tcp_stream& stream, std::chrono::milliseconds limit) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(limit);
+  char discard[4096];
+  for (;;) {
+    const auto [error, n] = co_await stream.async_read_some(asio::buffer(discard), asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+  }
+}
+
+/// Resolves once the peer has closed (or reset) the connection; what it
+/// sends meanwhile is discarded. Reads the socket itself, not the timed
+/// stream, so that it never times out.
+Task<> peer_closed(tcp::socket& socket) {
+  char discard[512];
+  for (;;) {
+    const auto [error, n] = co_await socket.async_read_some(asio::buffer(discard), asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+  }
+}
+
+/// Runs a stream's body; what it throws ends the body (logged), never the
+/// race against peer_closed(), which would then wait for the peer.
+Task<> guarded_stream(std::string name, std::function<Task<>(HttpBodyWriter)> body, HttpBodyWriter write) {
+  try {
+    co_await body(std::move(write));
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) throw;
+    logger()->warn("{}: a streamed answer ended: {}", name, e.what());
+  } catch (...) {
+    logger()->warn("{}: a streamed answer ended: {}", name, error_message(std::current_exception()));
+  }
 }
 
 Task<beast::error_code> send(beast::tcp_stream& stream, BeastResponse response, bool head) {
@@ -159,13 +207,13 @@ Task<> HttpListener::serve(std::shared_ptr<Connection> connection) {
   for (std::size_t served = 1;; ++served) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(max_header_bytes);
-    parser.body_limit(max_body_bytes);
+    parser.body_limit(limits_.max_body_bytes);
     stream.expires_after(limits_.read_timeout);
     const auto [error, bytes] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (error) {
       if (is_malformed(error)) {
-        const auto reply = HttpResponse::json(400, {{"error", "malformed request"}, {"detail", error.message()}});
-        co_await send(stream, to_beast(reply, 11, false), false);
+        co_await send(stream, to_beast(refusal(error, limits_.max_body_bytes), 11, false), false);
+        if (error == http::error::body_limit) co_await drain(stream, limits_.read_timeout);
       }
       break;
     }
@@ -196,10 +244,42 @@ Task<bool> HttpListener::answer(Connection& connection, HttpRequest request, uns
     response = HttpResponse::json(500, {{"error", "internal error"}, {"detail", failure}});
   }
   logger()->debug("{}: {} {} -> {}", name_, request.method, request.target, response->status);
+  if (response->stream && request.method != "HEAD") {
+    co_await stream(connection, std::move(*response), version);
+    co_return false;
+  }
+  response->stream = nullptr;
   connection.stream.expires_after(limits_.read_timeout);
   const auto error = co_await send(connection.stream, to_beast(std::move(*response), version, keep_alive),
                                    request.method == "HEAD");
   co_return !error && keep_alive;
+}
+
+/// A streamed answer: chunked headers, the handler's pieces as they come,
+/// then the last chunk. Ends early when the peer closes the connection.
+Task<> HttpListener::stream(Connection& connection, HttpResponse response, unsigned version) {
+  using namespace asio::experimental::awaitable_operators;
+  auto& stream = connection.stream;
+  auto body = std::move(response.stream);
+  BeastResponse full = to_beast(std::move(response), version, false);
+  http::response<http::empty_body> header{std::move(full.base())};
+  header.erase(http::field::content_length);
+  header.chunked(true);
+  http::response_serializer<http::empty_body> serializer{header};
+  stream.expires_after(limits_.read_timeout);
+  const auto [error, written] = co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable));
+  if (error) co_return;
+  const auto timeout = limits_.read_timeout;
+  const HttpBodyWriter write = [&stream, timeout](std::string piece) -> Task<bool> {
+    if (piece.empty()) co_return true;  // an empty chunk would end the body
+    stream.expires_after(timeout);
+    const auto [error, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(piece)),
+                                                       asio::as_tuple(asio::use_awaitable));
+    co_return !error;
+  };
+  co_await (guarded_stream(name_, std::move(body), write) || peer_closed(stream.socket()));
+  stream.expires_after(timeout);
+  co_await asio::async_write(stream, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
 }
 
 Task<> HttpListener::close() {

@@ -28,6 +28,9 @@ struct HttpLimits {
   std::size_t max_connections = 64;
   /// Requests served on one connection; the last answer closes it.
   std::size_t max_requests_per_connection = 1000;
+  /// The largest request body read; a larger one is answered 413 and the
+  /// connection closed.
+  std::size_t max_body_bytes = 64 * 1024;
 };
 
 /// Accepts connections and serves each in a coroutine of its own on the
@@ -58,6 +61,7 @@ class HttpListener : public std::enable_shared_from_this<HttpListener> {
   void refuse(boost::asio::ip::tcp::socket socket);
   Task<> serve(std::shared_ptr<Connection> connection);
   Task<bool> answer(Connection& connection, HttpRequest request, unsigned version, bool keep_alive);
+  Task<> stream(Connection& connection, HttpResponse response, unsigned version);
 
   std::string name_;
   HttpLimits limits_;

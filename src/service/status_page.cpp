@@ -61,23 +61,40 @@ std::string error_of(const WorkerSample& sample) {
   return sample.last_error.value_or("");
 }
 
-/// The row of one worker; its name indented by its depth in the tree.
-std::string row(const WorkerSample& sample, double now) {
-  const auto depth = static_cast<int>(std::count(sample.path.begin(), sample.path.end(), '/'));
-  const auto name = sample.path.substr(sample.path.rfind('/') + 1);
-  const bool failed = sample.status.value("stop_reason", "") == "failed";
-  const std::string state(to_string(sample.state));
+/// The cells of one worker's row, as text ("" for what it does not have).
+nlohmann::json row_of(const WorkerSample& sample, double now) {
   const auto latency = sample.status.find("handler_latency");
   const bool timed = latency != sample.status.end() && latency->is_object();
+  const bool failed = sample.status.value("stop_reason", "") == "failed";
+  return {
+      {"path", sample.path},
+      {"name", sample.path.substr(sample.path.rfind('/') + 1)},
+      {"depth", std::count(sample.path.begin(), sample.path.end(), '/')},
+      {"state", failed ? "failed" : std::string(to_string(sample.state))},
+      {"for", time_in_state(sample, now)},
+      {"restarts", sample.restarts ? std::to_string(*sample.restarts) : ""},
+      {"error", error_of(sample)},
+      {"queued", number_text(sample.status, "queue_size")},
+      {"processed", number_text(sample.status, "processed")},
+      {"dropped", number_text(sample.status, "dropped")},
+      {"p50", timed ? latency_text(latency_quantile(*latency, 0.5)) : ""},
+      {"p99", timed ? latency_text(latency_quantile(*latency, 0.99)) : ""},
+  };
+}
+
+/// The HTML row of one worker; its name indented by its depth in the tree.
+std::string row(const nlohmann::json& cells) {
+  const auto text = [&cells](const char* key) { return escaped(cells.at(key).get<std::string>()); };
   return fmt::format(
       "<tr><td class=\"name\" style=\"padding-left:{}em\" title=\"{}\">{}</td>"
       "<td><span class=\"state {}\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"error\">{}</td>"
       "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
-      0.5 + 1.5 * depth, escaped(sample.path), escaped(name), failed ? "failed" : state, failed ? "failed" : state,
-      time_in_state(sample, now), sample.restarts ? std::to_string(*sample.restarts) : "", escaped(error_of(sample)),
-      number_text(sample.status, "queue_size"), number_text(sample.status, "processed"),
-      number_text(sample.status, "dropped"), timed ? latency_text(latency_quantile(*latency, 0.5)) : "",
-      timed ? latency_text(latency_quantile(*latency, 0.99)) : "");
+      0.5 + 1.5 * cells.at("depth").get<int>(), text("path"), text("name"), text("state"), text("state"), text("for"),
+      text("restarts"), text("error"), text("queued"), text("processed"), text("dropped"), text("p50"), text("p99"));
+}
+
+double seconds_since_epoch() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 constexpr std::string_view style = R"(
@@ -97,11 +114,18 @@ footer{margin-top:1em;color:#777;font-size:.9em}
 
 }  // namespace
 
-Task<std::string> status_page(Worker& target, int refresh_seconds) {
+Task<nlohmann::json> worker_rows(Worker& target) {
   const auto samples = co_await sample_tree(target);
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = seconds_since_epoch();
+  auto out = nlohmann::json::array();
+  for (const auto& sample : samples) out.push_back(row_of(sample, now));
+  co_return out;
+}
+
+Task<std::string> status_page(Worker& target, int refresh_seconds) {
+  const auto cells = co_await worker_rows(target);
   std::string rows;
-  for (const auto& sample : samples) rows += row(sample, now);
+  for (const auto& row_cells : cells) rows += row(row_cells);
   const auto title = escaped(target.worker_name());
   co_return fmt::format(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -113,7 +137,7 @@ Task<std::string> status_page(Worker& target, int refresh_seconds) {
       "<th>queued</th><th>processed</th><th>dropped</th><th>p50</th><th>p99</th></tr></thead>\n<tbody>\n{}</tbody></table>\n"
       "<footer>{} workers · reloads every {} s · fluid {}</footer>\n</body></html>\n",
       refresh_seconds, title, style, title, to_string(target.worker_state()), to_string(target.worker_state()), rows,
-      samples.size(), refresh_seconds, fluid::version());
+      cells.size(), refresh_seconds, fluid::version());
 }
 
 }  // namespace fluid::detail

@@ -4,6 +4,8 @@
 #include "fluid/task.hpp"
 #include "fluid/worker.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 namespace fluid::detail {
@@ -14,5 +16,11 @@ namespace fluid::detail {
 /// p99; links to the JSON and metrics paths; it reloads itself every
 /// `refresh_seconds`.
 [[nodiscard]] Task<std::string> status_page(Worker& target, int refresh_seconds);
+
+/// The rows of that page as JSON, one object per worker, depth first, each
+/// cell already text ("" when the worker has none): path, name, depth,
+/// state ("failed" for a worker that stopped failed), for, restarts, error,
+/// queued, processed, dropped, p50, p99. What the dashboard's tree shows.
+[[nodiscard]] Task<nlohmann::json> worker_rows(Worker& target);
 
 }  // namespace fluid::detail

@@ -56,6 +56,8 @@ namespace {
 
 using State = detail::StatusServerState;
 
+constexpr std::size_t default_max_body_bytes = 64 * 1024;
+
 std::string host_port(const asio::ip::address& address, std::uint16_t port) {
   const auto host = address.to_string();
   return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -82,8 +84,11 @@ Task<HttpResponse> respond(std::weak_ptr<State> weak_state, HttpRequest request)
   const auto routes = state->routes.snapshot();  // kept while the handler runs
   const auto match = detail::RouteTable::match(routes, request.method, request.path);
   if (match.handler != nullptr) co_return co_await (*match.handler)(std::move(request));
-  if (match.allowed.empty()) co_return HttpResponse::json(404, {{"error", "not found"}, {"path", request.path}});
-  auto response = HttpResponse::json(405, {{"error", "method not allowed"}, {"method", request.method}});
+  if (match.allowed.empty()) {
+    co_return HttpResponse::json(404, {{"error", "not found"}, {"detail", "Not Found"}, {"path", request.path}});
+  }
+  auto response = HttpResponse::json(
+      405, {{"error", "method not allowed"}, {"detail", "Method Not Allowed"}, {"method", request.method}});
   response.headers.emplace_back("Allow", match.allowed);
   co_return response;
 }
@@ -152,7 +157,11 @@ void add_builtin_routes(State& state) {
 }  // namespace
 
 StatusServer::StatusServer(Worker& target, StatusServerOptions options, WorkerOptions worker)
-    : Worker(std::move(worker)), state_(std::make_shared<detail::StatusServerState>(target, std::move(options))) {
+    : StatusServer(&target, std::move(options), std::move(worker)) {}
+
+StatusServer::StatusServer(Worker* target, StatusServerOptions options, WorkerOptions worker)
+    : Worker(std::move(worker)),
+      state_(std::make_shared<detail::StatusServerState>(target ? *target : *this, std::move(options))) {
   add_builtin_routes(*state_);
 }
 
@@ -203,7 +212,8 @@ Task<> StatusServer::on_startup() {
   asio::ip::address address;
   auto acceptor = bind_acceptor(co_await asio::this_coro::executor, state->name, where, address);
   const auto port = acceptor.local_endpoint().port();
-  const detail::HttpLimits limits{options.read_timeout, options.max_connections, options.max_requests_per_connection};
+  const detail::HttpLimits limits{options.read_timeout, options.max_connections, options.max_requests_per_connection,
+                                  options.max_body_bytes.value_or(default_max_body_bytes)};
   state->listener = std::make_shared<detail::HttpListener>(
       state->name, limits, [weak = std::weak_ptr(state)](HttpRequest request) { return respond(weak, std::move(request)); });
   state->listener->listen(std::move(acceptor));
