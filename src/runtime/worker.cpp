@@ -32,11 +32,17 @@ namespace {
 
 // The default name of a worker type, demangled once per type and thread:
 // demangling costs thousands of instructions, and a program has few worker
-// types but may start a million workers of one.
+// types but may start a million workers of one. The last type asked is
+// checked first: hashing a type_index hashes its mangled name.
 const std::string& cached_default_name(const std::type_info& type) {
   thread_local std::unordered_map<std::type_index, std::string> names;
+  thread_local const std::type_info* last_type = nullptr;
+  thread_local const std::string* last_name = nullptr;
+  if (last_type != nullptr && *last_type == type) return *last_name;
   auto it = names.find(type);
   if (it == names.end()) it = names.emplace(type, detail::default_name(type)).first;
+  last_type = &type;
+  last_name = &it->second;  // stable: unordered_map nodes do not move
   return it->second;
 }
 
@@ -86,7 +92,7 @@ void detail::WorkerControl::on_finish(FinishHook hook) const {
       core_->on_finished = std::move(hook);
       return;
     }
-    finished = {worker_, core_->name, core_->outcome.reason, core_->outcome.error};
+    finished = {worker_, core_->name, core_->outcome.reason, core_->outcome.failure()};
   }
   if (const auto context = hook.context.lock()) hook.function(context, finished);
 }
@@ -278,48 +284,57 @@ Task<> Worker::startup() {
   // Never ready: the outcome's failure if it failed (as wait_for_shutdown()
   // reports it; a group's on_shutdown() may carry a child's), else what
   // on_startup() threw (after a forced stop: the cancellation).
-  const auto& outcome = core->outcome;
-  if (outcome.startup_error) std::rethrow_exception(outcome.error ? outcome.error : outcome.startup_error);
+  if (core->outcome.startup_failed) std::rethrow_exception(core->outcome.error);
 }
 
+// The bottom frame stays alive while the worker runs: what only the start
+// needs lives in a frame of its own, freed once started. A lambda, for
+// lifecycle()'s access to on_startup().
 Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
-  std::exception_ptr escaped;
-  try {
+  constexpr auto begin = [](Worker& self, WorkerCore& core) -> Task<std::exception_ptr> {
     // Like co_spawn: begin on the worker's executor (a strand, maybe), not
     // inside the caller of startup().
     co_await asio::dispatch(asio::use_awaitable);
     bool forced_already = false;
     {
-      std::lock_guard lock(core->mutex);
-      core->outcome.spawned = true;  // from now on force_stop() emits itself
-      forced_already = core->outcome.forced;
+      std::lock_guard lock(core.mutex);
+      core.outcome.spawned = true;  // from now on force_stop() emits itself
+      forced_already = core.outcome.forced;
     }
     // Forced while startup() was still launching us: cancel now, on our own
     // executor, so the first co_await below ends like any forced stop.
-    if (forced_already) core->cancel.emit(asio::cancellation_type::terminal);
+    if (forced_already) core.cancel.emit(asio::cancellation_type::terminal);
     std::exception_ptr failure;
     try {
-      co_await on_startup();
+      co_await self.on_startup();
     } catch (...) {
       failure = std::current_exception();
-      note_failure(*core, failure, false);
     }
     if (failure) {
-      std::lock_guard lock(core->mutex);
-      core->outcome.startup_error = failure;
-    } else {
-      {
-        std::lock_guard lock(core->mutex);
-        core->ready = true;
-      }
-      core->changed.notify_all();
-      log_worker(spdlog::level::info, core->name, "{} started running", core->name);
+      note_failure(core, failure, false);
+      std::lock_guard lock(core.mutex);
+      core.outcome.startup_failed = true;
+      core.outcome.error = failure;
+      co_return failure;
+    }
+    {
+      std::lock_guard lock(core.mutex);
+      core.ready = true;
+    }
+    core.changed.notify_all();
+    log_worker(spdlog::level::info, core.name, "{} started running", core.name);
+    co_return nullptr;
+  };
+  std::exception_ptr escaped;
+  try {
+    auto failure = co_await begin(*this, *core);
+    if (!failure) {
       try {
         co_await run();
       } catch (...) {
         failure = std::current_exception();
-        note_failure(*core, failure, false);
       }
+      if (failure) note_failure(*core, failure, false);
     }
     // A forced stop leaves the cancellation set: every co_await, even of
     // on_shutdown(), would throw and nothing would be released. Reset it here,
@@ -429,7 +444,7 @@ Task<> Worker::wait_for_shutdown() {
   if (core->state.load() == WorkerState::init) co_return;
   co_await core->changed.wait_until([&] { return core->is_finished(); });
   std::lock_guard lock(core->mutex);
-  if (core->outcome.error) std::rethrow_exception(core->outcome.error);
+  if (const auto failure = core->outcome.failure()) std::rethrow_exception(failure);
 }
 
 Task<nlohmann::json> Worker::status() {
@@ -450,7 +465,7 @@ Task<nlohmann::json> Worker::status() {
   if (const auto& outcome = core_->outcome; outcome.finished) {
     out["stop_reason"] = to_string(outcome.reason);
     out["exit_code"] = exit_code(outcome.reason);
-    if (outcome.error) out["error"] = error_message(outcome.error);
+    if (const auto failure = outcome.failure()) out["error"] = error_message(failure);
   }
   co_return out;
 }
@@ -505,7 +520,7 @@ std::optional<StopReason> Worker::stop_reason() const {
 
 std::exception_ptr Worker::failure() const {
   std::lock_guard lock(core_->mutex);
-  return core_->outcome.finished ? core_->outcome.error : nullptr;
+  return core_->outcome.failure();
 }
 
 boost::asio::any_io_executor Worker::executor() const {

@@ -4,6 +4,7 @@
 // worker's coroutine, its completion handler and cross-thread wake-ups may
 // outlive the moment a waiter sees "stopped" and destroys the Worker.
 
+#include "fluid/detail/mutex.hpp"
 #include "fluid/detail/notifier.hpp"
 #include "fluid/state_listener.hpp"
 #include "fluid/worker.hpp"
@@ -29,9 +30,14 @@ struct Outcome {
   bool forced_child : 1 = false;  // a group some of whose children were forced: reason forced
   bool finished : 1 = false;      // after_shutdown() returned; nothing touches the Worker any more
   bool retired : 1 = false;       // never started, and never will be (retire_unstarted())
+  bool startup_failed : 1 = false;  // on_startup() threw (`error` holds it until finished)
   StopReason reason = StopReason::normal;  // meaningful once finished
-  std::exception_ptr error;          // the failure, once finished with reason failed
-  std::exception_ptr startup_error;  // what on_startup() threw
+  // The failure once finished with reason failed; before that, what
+  // on_startup() threw. failure() is the one to read.
+  std::exception_ptr error;
+
+  /// The worker's failure: null unless it finished failed.
+  std::exception_ptr failure() const { return finished && reason == StopReason::failed ? error : nullptr; }
 };
 
 struct WorkerCore {
@@ -44,7 +50,7 @@ struct WorkerCore {
   /// Emitted (terminal) on the worker's executor to force the stop.
   boost::asio::cancellation_signal cancel;
 
-  mutable std::mutex mutex;  // guards everything below
+  mutable Mutex mutex;  // guards everything below (one word: a million workers hold one each)
   std::string name;          // fixed at startup()
   std::chrono::milliseconds grace{0};
   boost::asio::any_io_executor executor;  // tracked: holds the loop while the worker lives
