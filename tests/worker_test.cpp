@@ -326,6 +326,39 @@ TEST(Worker, GracefullyStopFromAnotherThreadStopsTheWorker) {
   }());
 }
 
+TEST(Worker, ASubscriptionResetOnAnotherThreadWaitsForTheCallInProgress) {
+  // Once reset() returns its listener is neither called again nor still
+  // running: a stop told on a third thread holds the reset until the call
+  // returns. The pause gives a reset that does not wait time to return early.
+  fluid::run([]() -> Task<> {
+    RecordingWorker worker;
+    std::latch entered(1);
+    std::atomic<bool> release{false};
+    std::atomic<bool> returned{false};
+    auto subscription = worker.subscribe([&](const StateChange& change) {
+      if (change.to != WorkerState::stopping) return;
+      entered.count_down();
+      release.wait(false);
+      returned = true;
+    });
+    co_await worker.startup();
+    std::thread stopper([&worker] { worker.gracefully_stop(); });
+    entered.wait();
+    bool returned_at_reset = false;
+    std::thread resetter([&] {
+      subscription.reset();
+      returned_at_reset = returned.load();
+    });
+    std::this_thread::sleep_for(50ms);
+    release = true;
+    release.notify_all();
+    resetter.join();
+    stopper.join();
+    co_await worker.wait_for_shutdown();
+    EXPECT_TRUE(returned_at_reset);
+  }());
+}
+
 TEST(Worker, ShutdownAndWaitOnANeverStartedWorkerReturnAtOnce) {
   fluid::run([]() -> Task<> {
     BadWorker worker;

@@ -34,7 +34,14 @@ void Listeners::remove(const std::shared_ptr<Entry>& entry, Lock& lock) {
 
 void Listeners::wait_for_teller(Lock& lock) {
   const auto self = std::this_thread::get_id();
-  told_.wait(lock, [&] { return teller_ == std::thread::id{} || teller_ == self; });
+  while (teller_ != std::thread::id{} && teller_ != self) {
+    // Read under the lock: the teller counts under it too, so the wait
+    // below returns at once if it finished in between.
+    const auto seen = told_.load(std::memory_order_relaxed);
+    lock.unlock();
+    told_.wait(seen, std::memory_order_relaxed);
+    lock.lock();
+  }
 }
 
 void Listeners::tell(Lock& lock, bool until_told) {
@@ -49,6 +56,7 @@ void Listeners::tell(Lock& lock, bool until_told) {
     ~Done() {
       if (!lock.owns_lock()) lock.lock();
       self.teller_ = {};
+      self.told_.fetch_add(1, std::memory_order_relaxed);
       self.told_.notify_all();
     }
   } done{*this, lock};

@@ -3,9 +3,10 @@
 // transitions happened whatever threads make them, with no lock held while
 // a listener runs.
 
+#include "fluid/detail/mutex.hpp"
 #include "fluid/state_listener.hpp"
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,7 @@ namespace fluid::detail {
 class Listeners {
  public:
   struct Entry;
-  using Lock = std::unique_lock<std::mutex>;
+  using Lock = std::unique_lock<Mutex>;
 
   /// Queues `change` for every listener subscribed now.
   void queue(StateChange change);
@@ -50,8 +51,10 @@ class Listeners {
   std::vector<std::shared_ptr<Entry>> entries_;
   std::vector<Pending> queue_;
   std::uint64_t queued_ = 0;      // sequence of the next Pending
-  std::thread::id teller_;        // none: nobody is telling
-  std::condition_variable told_;  // the teller has finished
+  std::thread::id teller_;  // none: nobody is telling
+  // Counts the tellings finished, to wait on: a word, where a
+  // condition_variable_any is 64 bytes and allocates a mutex of its own.
+  std::atomic<std::uint32_t> told_{0};
 };
 
 }  // namespace fluid::detail
