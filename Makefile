@@ -1,7 +1,7 @@
 # Entry points for developers and CI. Everything goes through CMakePresets.json;
 # build trees live in build/<preset>.
 #
-#   make deps    install the Debian packages the build needs (scripts/install-deps)
+#   make deps    install the Debian packages the build needs (scripts/install-deps; DEPS="build test" for more)
 #   make build   configure + build the dev (Debug) tree: library, tests, examples
 #   make test    build + run the whole test suite in the dev tree
 #   make demo    build + run the demo ($(DEMO)); DURATION=... and STATUS_PORT=... are passed through
@@ -39,8 +39,16 @@ endif
 
 all: build
 
+# Each target installs only the package groups it needs (scripts/install-deps):
+# the demo builds, the tests also start redis-server and chromium.
+DEPS ?= build
 deps:
-	bash scripts/install-deps
+	bash scripts/install-deps $(DEPS)
+
+test test-dev test-asan test-tsan test-release asan tsan stress: DEPS = build test
+bench: DEPS = build bench
+fuzz: DEPS = build fuzz
+memcheck: DEPS = build memcheck
 
 # configure-<preset>, build-<preset>, test-<preset> for any preset.
 configure-%: deps

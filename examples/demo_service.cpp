@@ -20,8 +20,9 @@
 // adds a worker that ignores stop requests, so only a second signal (or the
 // root's grace period, --grace-period) ends it, with exit code 1. The flags
 // of --help and their variables (LOG_LEVEL, FLUID_*, STATUS_ADDRESS,
-// STATUS_PORT) are docs/serving.md's. A StatusServer serves a page for
-// people at / and /status, /health, /ready, /startupz and /metrics (with the
+// STATUS_PORT) are docs/serving.md's. A TaskApiServer serves the dashboard
+// (workers and tasks, where a run can be queued) at /, the task routes under
+// /tasks, and /status, /health, /ready, /startupz and /metrics (with the
 // demo's own demo_events_produced_total) on STATUS_ADDRESS:STATUS_PORT
 // (default 127.0.0.1:8089; STATUS_PORT=0 picks a free port); its address is
 // among the first lines logged: see docs/observability.md.
@@ -227,12 +228,16 @@ int main(int argc, char** argv) {
   fluid::Workers root({}, {.name = "demo_service"});
   // It reports on the group it belongs to (itself included), on
   // STATUS_ADDRESS:STATUS_PORT unless the flags say otherwise.
-  auto status = std::make_shared<fluid::StatusServer>(root, fluid::StatusServerOptions{.default_port = default_status_port});
+  // A TaskApiServer is a StatusServer with the task routes and the dashboard
+  // at "/". Its actions (queue, enable, abort, clear) are on because the demo
+  // is a local showcase; a real service turns them on only behind a gate.
+  auto tasks = make_tasks();
+  auto status = std::make_shared<fluid::TaskApiServer>(
+      *tasks, fluid::TaskApiOptions{.http = {.default_port = default_status_port}, .actions = true, .target = &root});
   root.add_workers(status);
   root.add_workers(event_log);
   root.add_workers(dispatcher);
   root.add_workers(make_producer(event_log, dispatcher));
-  auto tasks = make_tasks();
   root.add_workers(tasks);
   root.add_workers(std::make_shared<ReceiptsAtStart>(tasks));
   if (duration) root.add_workers(std::make_shared<StopAfter>(*duration));

@@ -2,7 +2,7 @@
 
 #include "fluid/config.hpp"
 #include "fluid/serve.hpp"
-#include "fluid/status_server.hpp"
+#include "fluid/tasks/task_api_server.hpp"
 #include "fluid/tasks/detail/process_runner.hpp"
 #include "fluid/tasks/errors.hpp"
 #include "fluid/tasks/task_consumer.hpp"
@@ -145,8 +145,10 @@ int serve_command(std::shared_ptr<TaskManager> manager, const CliOptions& option
   // The root outlasts the consumer's own grace, and a child process's SIGKILL delay.
   Workers root({tasks}, {.name = "task_cli", .stopping_grace_period = tasks->stopping_grace_period() +
                                                                        terminate_grace_period});
-  root.add_workers(std::make_shared<StatusServer>(root, StatusServerOptions{.address = options.host,
-                                                                            .port = options.port}));
+  // The task routes and the dashboard beside the status routes; actions stay
+  // off (403): the command line cannot tell who may reach the port.
+  root.add_workers(std::make_shared<TaskApiServer>(
+      *manager, TaskApiOptions{.http = {.address = options.host, .port = options.port}, .target = &root}));
   return serve(root);
 }
 
