@@ -233,7 +233,8 @@ int main(int argc, char** argv) {
   // is a local showcase; a real service turns them on only behind a gate.
   auto tasks = make_tasks();
   auto status = std::make_shared<fluid::TaskApiServer>(
-      *tasks, fluid::TaskApiOptions{.http = {.default_port = default_status_port}, .actions = true, .target = &root});
+      *tasks, fluid::TaskApiOptions{.http = {.default_port = default_status_port}, .actions = true, .target = &root},
+      fluid::WorkerOptions{.name = "status_server"});
   root.add_workers(status);
   root.add_workers(event_log);
   root.add_workers(dispatcher);

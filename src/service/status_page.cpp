@@ -122,10 +122,15 @@ Task<nlohmann::json> worker_rows(Worker& target) {
   co_return out;
 }
 
+std::string worker_rows_html(const nlohmann::json& rows) {
+  std::string out;
+  for (const auto& cells : rows) out += row(cells);
+  return out;
+}
+
 Task<std::string> status_page(Worker& target, int refresh_seconds) {
   const auto cells = co_await worker_rows(target);
-  std::string rows;
-  for (const auto& row_cells : cells) rows += row(row_cells);
+  const auto rows = worker_rows_html(cells);
   const auto title = escaped(target.worker_name());
   co_return fmt::format(
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -23,4 +23,8 @@ namespace fluid::detail {
 /// queued, processed, dropped, p50, p99. What the dashboard's tree shows.
 [[nodiscard]] Task<nlohmann::json> worker_rows(Worker& target);
 
+/// Those rows as the HTML of a table's body (`<tr>...</tr>` each, escaped),
+/// as the page shows them; the dashboard's first paint too.
+[[nodiscard]] std::string worker_rows_html(const nlohmann::json& rows);
+
 }  // namespace fluid::detail

@@ -16,7 +16,7 @@ std::string script_safe(std::string json) {
 
 }  // namespace
 
-std::string dashboard_page(const TaskApi& api) {
+std::string dashboard_page(const TaskApi& api, const std::string& rows_html) {
   const nlohmann::json config{{"prefix", api.prefix},
                               {"actions", api.actions},
                               {"title", api.target->worker_name()},
@@ -24,6 +24,9 @@ std::string dashboard_page(const TaskApi& api) {
   std::string page(dashboard_html);
   const auto at = page.find(config_marker);
   if (at != std::string::npos) page.replace(at, config_marker.size(), script_safe(config.dump()));
+  const auto table = page.find("<table id=\"workers\">");
+  const auto body = table == std::string::npos ? table : page.find("<tbody>", table);
+  if (body != std::string::npos) page.insert(body + std::string_view("<tbody>").size(), rows_html);
   return page;
 }
 

@@ -13,7 +13,9 @@ namespace fluid::detail {
 extern const std::string_view dashboard_html;
 
 /// The dashboard for `api`: the embedded page with the server's settings
-/// (prefix, actions on or off, the tree's name, fluid's version) filled in.
-std::string dashboard_page(const TaskApi& api);
+/// (prefix, actions on or off, the tree's name, fluid's version) filled in,
+/// and the worker table's first rows (`rows_html`, so that the page names
+/// every worker before its script runs, and without one).
+std::string dashboard_page(const TaskApi& api, const std::string& rows_html);
 
 }  // namespace fluid::detail

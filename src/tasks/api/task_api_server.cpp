@@ -57,7 +57,9 @@ TaskApiServer::TaskApiServer(TaskManager& manager, TaskApiOptions options, Worke
     co_return HttpResponse::json(200, rows);
   });
   add_route("GET", "/", [api](HttpRequest) -> Task<HttpResponse> {
-    co_return HttpResponse{.content_type = "text/html; charset=utf-8", .body = detail::dashboard_page(api)};
+    const auto rows = co_await detail::worker_rows(*api.target);
+    co_return HttpResponse{.content_type = "text/html; charset=utf-8",
+                           .body = detail::dashboard_page(api, detail::worker_rows_html(rows))};
   });
 }
 
