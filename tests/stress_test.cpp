@@ -462,13 +462,6 @@ void run_one(Plan& plan, Findings& findings, Tally& tally) {
   tally.threaded += plan.threads > 1;
 }
 
-/// Sequences known to hang, left out of the default runs until fixed (they
-/// are reported at every run, and FLUID_STRESS_ONLY still runs them).
-/// 20261125/235, under TSan: a group that was asked to stop while its children
-/// started stays `stopping` with every child finished (its in-flight count
-/// never reaches zero); open in the correctness issue.
-bool known_hang(std::uint64_t seed, std::size_t index) { return seed == 20261125 && index == 235; }
-
 }  // namespace
 
 TEST(Stress, RandomLifecycleSequencesKeepEveryInvariant) {
@@ -503,11 +496,6 @@ TEST(Stress, RandomLifecycleSequencesKeepEveryInvariant) {
         if (failures.size() >= 5) return;
       }
       const auto index = only ? picked : i;
-      if (!only && known_hang(seed, index)) {
-        std::printf("stress: sequence %zu of seed %llu left out: a known hang (see known_hang())\n", index,
-                    static_cast<unsigned long long>(seed));
-        continue;
-      }
       Plan plan = make_plan(seed, index);
       watchdog.arm(plan.text + "reproduce: FLUID_STRESS_SEED=" + std::to_string(seed) +
                    " FLUID_STRESS_ONLY=" + std::to_string(index) + " (with FLUID_STRESS_SEQUENCES=1000 to repeat it)",
