@@ -73,7 +73,9 @@ demo: configure-$(DEMO_PRESET)
 bench: build-release
 	./bench/run build/release
 
-# The short run of tests/stress_test.cpp is part of `make test`; this is the long one.
+# The stress test is out of `make test` for now (CMakePresets.json excludes
+# Stress.*): it found a hang of a group stopping while its children start,
+# not yet fixed. `make stress` runs it.
 STRESS_SEQUENCES ?= 50000
 stress: configure-dev
 	$(CMAKE) --build --preset dev --parallel $(JOBS) --target stress_test
