@@ -68,7 +68,7 @@ tsan: test-tsan
 
 demo: configure-$(DEMO_PRESET)
 	$(CMAKE) --build --preset $(DEMO_PRESET) --parallel $(JOBS) --target $(DEMO_TARGET)
-	$(DEMO_BIN) $(DEMO_ARGS)
+	DEMO_ACTIONS=$${DEMO_ACTIONS:-1} $(DEMO_BIN) $(DEMO_ARGS)
 
 bench: build-release
 	./bench/run build/release

@@ -18,7 +18,9 @@
 // Environment: DURATION=<seconds> stops the service after that long (by a
 // worker that returns: a child that stops stops its group). DEMO_STUBBORN=1
 // adds a worker that ignores stop requests, so only a second signal (or the
-// root's grace period, --grace-period) ends it, with exit code 1. The flags
+// root's grace period, --grace-period) ends it, with exit code 1.
+// DEMO_ACTIONS=1 (`make demo` sets it) turns on the dashboard's queue, enable,
+// abort and clear buttons. The flags
 // of --help and their variables (LOG_LEVEL, FLUID_*, STATUS_ADDRESS,
 // STATUS_PORT) are docs/serving.md's. A TaskApiServer serves the dashboard
 // (workers and tasks, where a run can be queued) at /, the task routes under
@@ -229,11 +231,13 @@ int main(int argc, char** argv) {
   // It reports on the group it belongs to (itself included), on
   // STATUS_ADDRESS:STATUS_PORT unless the flags say otherwise.
   // A TaskApiServer is a StatusServer with the task routes and the dashboard
-  // at "/". Its actions (queue, enable, abort, clear) are on because the demo
-  // is a local showcase; a real service turns them on only behind a gate.
+  // at "/". Its actions (queue, enable, abort, clear) are for whoever reaches
+  // the port, so they are on only when asked (DEMO_ACTIONS=1, as `make demo`
+  // does on 127.0.0.1), not in a container bound to 0.0.0.0.
   auto tasks = make_tasks();
+  const bool actions = fluid::env("DEMO_ACTIONS").value_or("") == "1";
   auto status = std::make_shared<fluid::TaskApiServer>(
-      *tasks, fluid::TaskApiOptions{.http = {.default_port = default_status_port}, .actions = true, .target = &root},
+      *tasks, fluid::TaskApiOptions{.http = {.default_port = default_status_port}, .actions = actions, .target = &root},
       fluid::WorkerOptions{.name = "status_server"});
   root.add_workers(status);
   root.add_workers(event_log);
