@@ -388,7 +388,6 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
                                                 : StopReason::normal;
     outcome.reason = reason;
     if (reason == StopReason::failed) outcome.error = failure;
-    on_finished = std::move(core.on_finished);
   }
   const auto to = forced ? WorkerState::force_stopped : WorkerState::stopped;
   const std::string text = reason == StopReason::normal   ? "normal shutdown"
@@ -415,6 +414,10 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   {
     std::lock_guard lock(core.mutex);
     core.outcome.finished = true;  // from here on the Worker object may be destroyed
+    // Taken with `finished` set, in one step: a hook set meanwhile by
+    // on_finish() is either taken here or sees `finished` and runs at once,
+    // never stored after the taking and lost (a group then waits for ever).
+    on_finished = std::move(core.on_finished);
     executor = std::exchange(core.executor, {});
   }
   core.changed.notify_all();
