@@ -12,7 +12,7 @@
 #                a few minutes) random lifecycle sequences, seed STRESS_SEED
 #   make fuzz    build the libFuzzer targets with clang (build/fuzz) and run
 #                each for FUZZ_SECONDS (60)
-#   make memcheck  every example under valgrind memcheck (build/memcheck)
+#   make memcheck  every example under valgrind memcheck (the dev build's)
 #   make clean   remove build/
 
 JOBS ?= 2
@@ -85,7 +85,7 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) bash fuzz/run build/fuzz
 
 memcheck: deps
-	MEMCHECK_JOBS=$(JOBS) bash scripts/memcheck build/memcheck
+	MEMCHECK_JOBS=$(JOBS) bash scripts/memcheck
 
 clean:
 	rm -rf build
