@@ -47,10 +47,6 @@ std::string error_text(const std::exception_ptr& error) {
   }
 }
 
-std::exception_ptr aborted() {
-  return std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
-}
-
 bool cancels_sent_call(asio::cancellation_type type) {
   // Total cancellation promises the operation had no effect: a command already
   // on the wire may still run, so only terminal and partial take it back.
@@ -94,12 +90,11 @@ std::shared_ptr<Request> Connection::make_request(const std::vector<std::string>
 
 Task<Reply> Connection::submit(std::shared_ptr<Request> request) {
   auto initiate = [self = shared_from_this()](auto handler, std::shared_ptr<Request> request) {
-    request->work =
-        asio::prefer(asio::get_associated_executor(handler, self->strand_), asio::execution::outstanding_work.tracked);
-    request->handler.emplace(std::move(handler));
+    const boost::asio::any_io_executor caller = asio::get_associated_executor(handler, self->strand_);
+    request->caller = std::make_unique<CallerCompletion>(CallerCompletion::Handler(std::move(handler)), caller);
     // The erased handler has a cancellation slot of its own (it took over the
     // caller's): ours goes there.
-    auto slot = asio::get_associated_cancellation_slot(*request->handler);
+    auto slot = request->caller->cancellation_slot();
     if (slot.is_connected()) {
       // Runs on the canceller's thread: hop onto the strand, where the request lives.
       slot.assign([connection = std::weak_ptr(self), weak = std::weak_ptr(request),
@@ -142,7 +137,7 @@ void Connection::start(std::shared_ptr<Request> request) {
 }
 
 void Connection::abandon(const std::shared_ptr<Request>& request, asio::cancellation_type type) {
-  if (!request->handler) return;
+  if (!request->caller) return;
   if (request->sent && !cancels_sent_call(type)) return;
   if (!request->sent) {
     std::erase(queued_, request);
@@ -150,7 +145,7 @@ void Connection::abandon(const std::shared_ptr<Request>& request, asio::cancella
   }
   // A sent request keeps its place in in_flight_: its reply is read and dropped.
   const bool was_sent = request->sent;
-  complete(*request, aborted());
+  complete(*request, call_aborted());
   if (was_sent && options_.blocking) end_session("a blocking call was cancelled");
 }
 
@@ -165,18 +160,11 @@ void Connection::shutdown() {
 }
 
 void Connection::complete(Request& request, std::exception_ptr error, Reply reply) {
-  if (!request.handler) return;
-  auto handler = std::move(*request.handler);
-  request.handler.reset();
+  if (!request.caller) return;
   // Posted, never run inline: the caller resumes on its own executor, outside
-  // the strand and outside whatever loop of ours completed it. The work guard
-  // goes with the handler and ends on the caller's loop: ended here, after the
-  // post, it would race a loop that its resumed caller stops and destroys.
-  const boost::asio::any_io_executor target = asio::prefer(request.work, asio::execution::outstanding_work.untracked);
-  asio::post(target, [handler = std::move(handler), error = std::move(error), reply = std::move(reply),
-                      work = std::move(request.work)]() mutable {
-    std::move(handler)(std::move(error), std::move(reply));
-  });
+  // the strand and outside whatever loop of ours completed it.
+  const auto caller = std::move(request.caller);
+  caller->complete(std::move(error), std::move(reply));
 }
 
 void Connection::fail_waiting(const std::exception_ptr& error) {
@@ -349,7 +337,7 @@ void Connection::on_reply(Reply reply) {
   if (reply.is_error() && reply.text.starts_with("READONLY")) {
     // Not executed: safe to send again, to whichever server is primary now.
     request->sent = false;
-    if (request->handler) retry_.push_back(std::move(request));
+    if (request->caller) retry_.push_back(std::move(request));
     draining_ = true;
   } else {
     failures_ = 0;
@@ -377,7 +365,7 @@ void Connection::after_session(std::string reason) {
   auto again = std::move(retry_);
   retry_.clear();
   for (auto& request : in_flight_) {
-    if (!request->handler) continue;
+    if (!request->caller) continue;
     if (request->idempotent) {
       request->sent = false;
       again.push_back(std::move(request));

@@ -3,10 +3,10 @@
 // at a time, a writer and a reader coroutine, a watchdog for deadlines, and
 // the reconnect loop, all on one strand.
 
+#include "brokers/redis/caller_completion.hpp"
 #include "brokers/redis/client.hpp"
 #include "brokers/redis/codec.hpp"
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,7 +24,6 @@ namespace fluid::redis {
 /// One call on its way: encoded once, kept until its reply (or its failure).
 struct Request {
   using Clock = std::chrono::steady_clock;
-  using Completion = boost::asio::any_completion_handler<void(std::exception_ptr, Reply)>;
 
   std::string bytes;    // the RESP encoding
   std::string command;  // its name, for messages
@@ -32,11 +31,8 @@ struct Request {
   std::chrono::milliseconds timeout{};
   bool idempotent = false;
   bool sent = false;  // written on the current connection: its reply is due there
-  // Empty once completed (or abandoned by a cancelled caller). An optional,
-  // set with emplace(): Boost 1.81's move assignment of an
-  // any_completion_handler recurses without end.
-  std::optional<Completion> handler;
-  boost::asio::any_io_executor work;  // keeps the caller's executor busy until then
+  // Null once completed (or abandoned by a cancelled caller).
+  std::unique_ptr<CallerCompletion> caller;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

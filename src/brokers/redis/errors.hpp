@@ -4,6 +4,7 @@
 
 #include "fluid/tasks/errors.hpp"
 
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ class RedisReplyError : public BrokerError {
  private:
   std::string reply_;
 };
+
+/// What a call taken back completes with (cancelled, or dropped with its
+/// client): Asio's operation_aborted, as Asio's own operations do.
+std::exception_ptr call_aborted();
 
 }  // namespace fluid::redis

@@ -3,6 +3,7 @@
 // deadlines, broken and cut connections, restarts, the handshake, scripts,
 // cancellation.
 
+#include "brokers/redis/broker_session.hpp"
 #include "brokers/redis/client.hpp"
 #include "brokers/redis/errors.hpp"
 #include "support/fault_proxy.hpp"
@@ -15,6 +16,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -488,6 +490,54 @@ TEST_F(RedisClientTest, CloseFailsPendingAndLaterCalls) {
     const auto later = co_await failure_of<BrokerUnavailableError>(cmd(client, "PING"));
     EXPECT_THAT(later, HasSubstr("client closed"));
   }());
+}
+
+// The broker's shape: the client on an I/O thread of its own, each caller's
+// fluid::run a loop that ends (and is destroyed) as soon as its call is
+// answered. The answer is posted from the I/O thread, which must be out of
+// the caller's loop by then (ThreadSanitizer sees it otherwise).
+TEST_F(RedisClientTest, CallsFromShortLoopsOfTheirOwnAreAnsweredWhileEachLoopEndsRightAfter) {
+  RedisServer server;
+  IoThread io;
+  RedisClient client(io.executor(), options_for(server.url()));
+  fluid::run(client.open());
+  for (int i = 0; i < 50; ++i) {
+    const auto payload = "loop " + std::to_string(i);
+    EXPECT_EQ(fluid::run(cmd(client, "ECHO", payload)).as_string(), payload);
+  }
+  client.close();
+}
+
+// fluid::run abandons what its main left pending: a call still waiting for
+// its reply goes with the loop, like any operation of a destroyed
+// io_context, and its reply, when it comes, touches nothing of that loop.
+TEST_F(RedisClientTest, ACallLeftPendingByAnEndedLoopEndsWithItAndItsLateReplyTouchesNothing) {
+  RedisServer server;
+  FaultProxy proxy(server.port());
+  IoThread io;
+  RedisClient client(io.executor(), options_for(proxy.url()));
+  RedisClient other(io.executor(), options_for(server.url()));
+  struct Witness {
+    bool& ended;
+    ~Witness() { ended = true; }
+  };
+  bool abandoned_call_ended = false;
+  const auto abandoned = [&]() -> Task<> {
+    const Witness witness{abandoned_call_ended};
+    co_await cmd(client, "BLPOP", "left-pending", "0");
+    ADD_FAILURE() << "the call resumed a loop that had ended";
+  };
+  fluid::run([&]() -> Task<> {
+    asio::co_spawn(co_await asio::this_coro::executor, abandoned(), asio::detached);
+    const bool sent = co_await proxy.wait_for_sent("left-pending", patience);
+    EXPECT_TRUE(sent) << "the BLPOP never reached the server";
+  }());
+  EXPECT_TRUE(abandoned_call_ended) << "the call outlived its loop";
+  // Its reply comes now, ahead of the ECHO's on the same connection.
+  fluid::run(cmd(other, "LPUSH", "left-pending", "x"));
+  EXPECT_EQ(fluid::run(cmd(client, "ECHO", "after")).as_string(), "after");
+  client.close();
+  other.close();
 }
 
 TEST_F(RedisClientTest, CallsFromCoroutinesOnManyThreadsAreAllServed) {
