@@ -2,9 +2,11 @@
 
 #include "fluid/log.hpp"
 #include "fluid/tasks/detail/process_runner.hpp"
+#include "runtime/loop_gate.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -23,6 +25,34 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
+
+/// Kills a started child's process group and reaps the child.
+void kill_and_reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+/// A started child on its way from the spawner thread to the run's loop. If
+/// nobody takes it (the run or its loop ended meanwhile), it is killed: no
+/// child outlives the run that asked for it.
+class Handoff {
+ public:
+  explicit Handoff(SpawnedChild child) : child_(std::move(child)) {}
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+  ~Handoff() {
+    if (!taken_ && child_.pid > 0) kill_and_reap(child_.pid);
+  }
+  SpawnedChild take() {
+    taken_ = true;
+    return std::move(child_);
+  }
+
+ private:
+  SpawnedChild child_;
+  bool taken_ = false;
+};
 
 // How long the output and the channel may stay open once the child has
 // exited: only a grandchild still holding them can make them wait.
@@ -76,11 +106,20 @@ ChildProcess::ChildProcess(asio::any_io_executor executor, std::string run_id)
       drain_timer_(executor) {}
 
 void ChildProcess::start(SpawnRequest request, ChildRecord record) {
-  auto self = shared_from_this();
-  spawn(std::move(request), [self, record = std::move(record)](SpawnedChild child) {
-    // On the spawner thread: hand the child over to the run's executor.
-    auto spawned = std::make_shared<SpawnedChild>(std::move(child));
-    asio::post(self->executor_, [self, spawned, record] { self->follow(std::move(*spawned), record); });
+  // The spawner thread holds neither this object nor the run's executor, only
+  // the run loop's gate: the loop may end while the child starts, and what
+  // the spawner held would then be released there, on a loop that is gone.
+  auto gate = LoopGate::of(executor_);
+  spawn(std::move(request), [weak = weak_from_this(), gate, record = std::move(record)](SpawnedChild child) {
+    auto handoff = std::make_shared<Handoff>(std::move(child));
+    gate->post([weak, handoff, record] {
+      // On the run's loop: follow the child, unless nobody waits for it any more.
+      auto self = weak.lock();
+      if (!self) return;  // the handoff kills it
+      asio::dispatch(self->executor_, [self, handoff, record] { self->follow(handoff->take(), record); });
+    });
+    // Not posted (the loop is gone), or posted and dropped unrun: the
+    // handoff's last owner kills the child.
   });
 }
 
@@ -98,9 +137,7 @@ void ChildProcess::follow(SpawnedChild child, ChildRecord record) {
     control_.assign(asio::local::stream_protocol(), child.control.release());
   } catch (const std::exception& e) {
     // Without its descriptors the child cannot be followed: it goes at once.
-    ::kill(-child.pid, SIGKILL);
-    while (::waitpid(child.pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_reap(child.pid);
     end_.start_error = std::string("following the child: ") + e.what();
     changed_.notify_all();
     return;
