@@ -1,7 +1,8 @@
 #include "runtime/loop_gate.hpp"
 
+#include "runtime/closing_service.hpp"
+
 #include <boost/asio/execution/context_as.hpp>
-#include <boost/asio/execution_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,25 +12,6 @@ namespace fluid::detail {
 namespace asio = boost::asio;
 
 namespace {
-
-/// The gate as a service of its context: Asio shuts every service down
-/// before it destroys any, so the gate closes while the context is whole.
-class LoopGateService : public asio::execution_context::service {
- public:
-  static asio::execution_context::id id;
-
-  explicit LoopGateService(asio::execution_context& context)
-      : asio::execution_context::service(context), gate_(std::make_shared<LoopGate>()) {}
-
-  const std::shared_ptr<LoopGate>& gate() const noexcept { return gate_; }
-
- private:
-  void shutdown() override { gate_->close(); }
-
-  std::shared_ptr<LoopGate> gate_;
-};
-
-asio::execution_context::id LoopGateService::id;
 
 /// The loop under `executor`: a strand's inner executor, else itself.
 asio::any_io_executor loop_of(const asio::any_io_executor& executor) {
@@ -41,7 +23,7 @@ asio::any_io_executor loop_of(const asio::any_io_executor& executor) {
 
 std::shared_ptr<LoopGate> LoopGate::of(const asio::any_io_executor& executor) {
   auto& context = asio::query(executor, asio::execution::context_as<asio::execution_context&>);
-  auto gate = asio::use_service<LoopGateService>(context).gate();  // thread-safe, made once
+  auto gate = asio::use_service<ClosingService<LoopGate>>(context).gate();  // thread-safe, made once
   std::lock_guard lock(gate->mutex_);
   if (!gate->loop_ && !gate->closed_) gate->loop_ = loop_of(executor);
   return gate;

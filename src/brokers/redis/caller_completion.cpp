@@ -1,6 +1,7 @@
 #include "brokers/redis/caller_completion.hpp"
 
 #include "brokers/redis/errors.hpp"
+#include "runtime/closing_service.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/execution/context_as.hpp>
@@ -18,7 +19,8 @@ namespace fluid::redis {
 
 namespace asio = boost::asio;
 
-/// One caller's execution context as the I/O threads see it.
+/// One caller's execution context as the I/O threads see it (kept as a
+/// ClosingService of that context).
 struct CallerGate {
   std::mutex mutex;
   bool open = true;                               // guarded by mutex: false once the context shut down
@@ -39,35 +41,10 @@ struct CallerGate {
   }
 };
 
-namespace {
-
-/// The gate of one execution context, as a service of it: Asio shuts a
-/// context's services down before it destroys any of them (and the
-/// scheduler, the first service, last), so the gate closes while the
-/// context is still whole.
-class GateService : public asio::execution_context::service {
- public:
-  static asio::execution_context::id id;
-
-  explicit GateService(asio::execution_context& context)
-      : asio::execution_context::service(context), gate_(std::make_shared<CallerGate>()) {}
-
-  const std::shared_ptr<CallerGate>& gate() const noexcept { return gate_; }
-
- private:
-  void shutdown() override { gate_->close(); }
-
-  std::shared_ptr<CallerGate> gate_;
-};
-
-asio::execution_context::id GateService::id;
-
-}  // namespace
-
 CallerCompletion::CallerCompletion(Handler handler, const asio::any_io_executor& caller)
     : work_(asio::prefer(caller, asio::execution::outstanding_work.tracked)) {
   auto& context = asio::query(work_, asio::execution::context_as<asio::execution_context&>);
-  gate_ = asio::use_service<GateService>(context).gate();
+  gate_ = asio::use_service<detail::ClosingService<CallerGate>>(context).gate();
   std::lock_guard lock(gate_->mutex);
   if (!gate_->open) {
     // Made while its context shuts down: dropped, like those pending there.
