@@ -2,6 +2,7 @@
 /// @file
 /// An event-driven "wait until something changed, or a deadline" primitive.
 
+#include "fluid/detail/mutex.hpp"
 #include "fluid/task.hpp"
 
 #include <chrono>
@@ -63,7 +64,7 @@ class Notifier {
   void link(Waiter& waiter);    // under mutex_
   void unlink(Waiter& waiter);  // under mutex_
 
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   Ticket notifications_ = 0;
   Waiter* waiters_ = nullptr;
 };
