@@ -192,8 +192,7 @@ class Worker {
   Task<> run_on_shutdown(detail::WorkerCore& core, std::exception_ptr& failure);
   void finish(detail::WorkerCore& core, std::exception_ptr failure);
 
-  WorkerOptions options_;
-  std::shared_ptr<detail::WorkerCore> core_;
+  std::shared_ptr<detail::WorkerCore> core_;  // the options too: a Worker is a vtable and this
 };
 
 }  // namespace fluid

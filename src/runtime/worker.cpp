@@ -80,7 +80,7 @@ bool detail::WorkerControl::forced() const {
 }
 
 bool detail::WorkerControl::finished() const { return core_->is_finished(); }
-bool detail::WorkerControl::has_been_ready() const noexcept { return core_->ready.load(); }
+bool detail::WorkerControl::has_been_ready() const noexcept { return core_->has_been_ready(); }
 void detail::WorkerControl::notify_change() const { core_->changed.notify_all(); }
 detail::Notifier& detail::WorkerControl::changes() const { return core_->changed; }
 
@@ -192,8 +192,7 @@ void release_executor(WorkerCore& core) {
 
 }  // namespace
 
-Worker::Worker(WorkerOptions options)
-    : options_(std::move(options)), core_(std::make_shared<WorkerCore>()) {}
+Worker::Worker(WorkerOptions options) : core_(std::make_shared<WorkerCore>(std::move(options))) {}
 
 Worker::~Worker() {
   const auto state = core_->state.load();
@@ -208,7 +207,6 @@ Worker::~Worker() {
 WorkerState Worker::worker_state() const noexcept { return core_->state.load(); }
 
 std::string Worker::worker_name() const {
-  if (!options_.name.empty()) return options_.name;
   {
     std::lock_guard lock(core_->mutex);
     if (!core_->name.empty()) return core_->name;
@@ -223,7 +221,7 @@ std::vector<ChildWorker> Worker::children() { return {}; }
 bool Worker::has_started() const noexcept { return worker_state() != WorkerState::init; }
 bool Worker::is_running() const noexcept { return worker_state() == WorkerState::running; }
 bool Worker::is_stopping() const noexcept { return worker_state() == WorkerState::stopping; }
-bool Worker::is_ready() const noexcept { return is_running() && core_->ready.load(); }
+bool Worker::is_ready() const noexcept { return is_running() && core_->has_been_ready(); }
 
 bool Worker::is_stopped() const noexcept {
   const auto state = worker_state();
@@ -251,7 +249,12 @@ Task<> Worker::startup() {
     throw WorkerStartError("worker " + name + ": startup() called on a worker already started (state " +
                            std::string(to_string(core->state.load())) + ")");
   }
-  const auto grace = resolve_stopping_grace_period(options_.stopping_grace_period, name);
+  std::optional<std::chrono::milliseconds> option;
+  {
+    std::lock_guard lock(core->mutex);
+    option = core->grace;
+  }
+  const auto grace = resolve_stopping_grace_period(option, name);
   const auto executor = detail::worker_executor(co_await asio::this_coro::executor);
   bool tell = false;
   {
@@ -278,7 +281,7 @@ Task<> Worker::startup() {
   detail::launch_thread(lifecycle(core), executor, core->cancel.slot());
   co_await core->changed.wait_until([&] {
     std::lock_guard lock(core->mutex);
-    return core->ready || core->outcome.finished;
+    return core->outcome.ready || core->outcome.finished;
   });
   std::lock_guard lock(core->mutex);
   // Never ready: the outcome's failure if it failed (as wait_for_shutdown()
@@ -319,7 +322,7 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     }
     {
       std::lock_guard lock(core.mutex);
-      core.ready = true;
+      core.outcome.ready = true;
     }
     core.changed.notify_all();
     log_worker(spdlog::level::info, core.name, "{} started running", core.name);
@@ -509,11 +512,13 @@ Task<> Worker::stop_requested() {
 }
 
 std::chrono::milliseconds Worker::stopping_grace_period() const {
+  std::optional<std::chrono::milliseconds> option;
   {
     std::lock_guard lock(core_->mutex);
-    if (core_->state.load() != WorkerState::init) return core_->grace;
+    if (core_->state.load() != WorkerState::init) return *core_->grace;
+    option = core_->grace;
   }
-  return resolve_stopping_grace_period(options_.stopping_grace_period, worker_name());
+  return resolve_stopping_grace_period(option, worker_name());
 }
 
 std::optional<StopReason> Worker::stop_reason() const {

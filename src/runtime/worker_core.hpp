@@ -25,6 +25,7 @@ namespace fluid::detail {
 /// the core's mutex.
 struct Outcome {
   bool spawned : 1 = false;       // the coroutine has begun: a forced stop may be emitted to it
+  bool ready : 1 = false;         // on_startup() completed (and stays set through the stop)
   bool forced : 1 = false;        // a terminal cancellation was requested
   bool own_failure : 1 = false;   // the failure being carried is not a reaction to `forced`
   bool forced_child : 1 = false;  // a group some of whose children were forced: reason forced
@@ -41,18 +42,24 @@ struct Outcome {
 };
 
 struct WorkerCore {
-  WorkerCore() { entered[0] = std::chrono::system_clock::now(); }
+  explicit WorkerCore(WorkerOptions options)
+      : name(std::move(options.name)), grace(options.stopping_grace_period) {
+    entered[0] = std::chrono::system_clock::now();
+  }
 
   std::atomic<WorkerState> state{WorkerState::init};
-  std::atomic<bool> ready{false};  // on_startup() completed (atomic: is_ready() reads it lock-free)
+  // One word, beside the state in what would be padding: a million workers
+  // hold one each. Guards everything from `name` on.
+  mutable Mutex mutex;
   /// Wakes whoever waits for readiness, a stop request or the end.
   Notifier changed;
   /// Emitted (terminal) on the worker's executor to force the stop.
   boost::asio::cancellation_signal cancel;
 
-  mutable Mutex mutex;  // guards everything below (one word: a million workers hold one each)
-  std::string name;          // fixed at startup()
-  std::chrono::milliseconds grace{0};
+  std::string name;     // the option's, else set at startup() (the class name's)
+  // Before startup(), the option (nullopt: the environment's, else 10 s);
+  // from startup() on, the grace period in force.
+  std::optional<std::chrono::milliseconds> grace;
   boost::asio::any_io_executor executor;  // tracked: holds the loop while the worker lives
   Outcome outcome;
   /// When each state was entered (zero: not yet).
@@ -60,9 +67,13 @@ struct WorkerCore {
   std::unique_ptr<Listeners> listeners;  // made on the first subscription
   FinishHook on_finished;
 
-  bool is_finished() const {
+  bool is_finished() const noexcept {
     std::lock_guard lock(mutex);
     return outcome.finished;
+  }
+  bool has_been_ready() const noexcept {
+    std::lock_guard lock(mutex);
+    return outcome.ready;
   }
 };
 
