@@ -328,7 +328,6 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     log_worker(spdlog::level::info, core.name, "{} started running", core.name);
     co_return nullptr;
   };
-  std::exception_ptr escaped;
   try {
     auto failure = co_await begin(*this, *core);
     if (!failure) {
@@ -341,16 +340,16 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     }
     // A forced stop leaves the cancellation set: every co_await, even of
     // on_shutdown(), would throw and nothing would be released. Reset it here,
-    // in the coroutine that owns the state, before awaiting anything else.
-    const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
-    if (cancelled != asio::cancellation_type::none) co_await asio::this_coro::reset_cancellation_state();
+    // in the coroutine that owns the state, before awaiting anything else;
+    // also when not cancelled: asking costs this frame, which stays
+    // allocated while the worker runs, a slot of each of its co_awaits.
+    co_await asio::this_coro::reset_cancellation_state();
     co_await run_on_shutdown(*core, failure);
     finish(*core, failure);
   } catch (...) {
     // Out of an awaitable thread, it would escape from the loop's run().
-    escaped = std::current_exception();
+    abandon(*core, std::current_exception());
   }
-  if (escaped) abandon(*core, escaped);
   release_executor(*core);
 }
 
