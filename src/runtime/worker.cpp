@@ -84,17 +84,39 @@ bool detail::WorkerControl::has_been_ready() const noexcept { return core_->has_
 void detail::WorkerControl::notify_change() const { core_->changed.notify_all(); }
 detail::Notifier& detail::WorkerControl::changes() const { return core_->changed; }
 
-void detail::WorkerControl::on_finish(FinishHook hook) const {
-  Finished finished{worker_, {}, StopReason::normal, nullptr};
+void detail::WorkerControl::on_finish(std::weak_ptr<FinishObserver> observer) const {
+  Finished finished{worker_, no_slot, {}, StopReason::normal, nullptr};
   {
     std::lock_guard lock(core_->mutex);
     if (!core_->outcome.finished) {
-      core_->on_finished = std::move(hook);
+      core_->on_finished = std::move(observer);
       return;
     }
-    finished = {worker_, core_->name, core_->outcome.reason, core_->outcome.failure()};
+    finished = {worker_, core_->group_slot.load(std::memory_order_relaxed), core_->name, core_->outcome.reason,
+                core_->outcome.failure()};
   }
-  if (const auto context = hook.context.lock()) hook.function(context, finished);
+  if (const auto alive = observer.lock()) alive->on_finished(finished);
+}
+
+std::uint32_t detail::WorkerControl::group_slot(const Worker& worker) noexcept {
+  return worker.core_->group_slot.load(std::memory_order_relaxed);
+}
+
+std::uint32_t detail::WorkerControl::groups(const Worker& worker) noexcept {
+  return worker.core_->groups.load(std::memory_order_relaxed);
+}
+
+void detail::WorkerControl::joined_group(const Worker& worker, std::uint32_t slot) noexcept {
+  worker.core_->groups.fetch_add(1, std::memory_order_relaxed);
+  moved_in_group(worker, slot);
+}
+
+void detail::WorkerControl::moved_in_group(const Worker& worker, std::uint32_t slot) noexcept {
+  worker.core_->group_slot.store(slot, std::memory_order_relaxed);
+}
+
+void detail::WorkerControl::left_group(const Worker& worker) noexcept {
+  worker.core_->groups.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void detail::WorkerControl::note_forced_child() const {
@@ -376,7 +398,7 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
   on_worker_stopped();
   StopReason reason = StopReason::normal;
   bool forced = false;
-  detail::FinishHook on_finished;
+  std::weak_ptr<detail::FinishObserver> on_finished;
   {
     std::lock_guard lock(core.mutex);
     auto& outcome = core.outcome;
@@ -423,8 +445,8 @@ void Worker::finish(WorkerCore& core, std::exception_ptr failure) {
     executor = std::exchange(core.executor, {});
   }
   core.changed.notify_all();
-  if (const auto context = on_finished.context.lock()) {
-    on_finished.function(context, {this, core.name, reason, failure});
+  if (const auto observer = on_finished.lock()) {
+    observer->on_finished({this, core.group_slot.load(std::memory_order_relaxed), core.name, reason, failure});
   }
 }
 

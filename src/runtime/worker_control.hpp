@@ -6,6 +6,7 @@
 #include "fluid/worker.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string_view>
@@ -14,20 +15,25 @@ namespace fluid::detail {
 
 struct WorkerCore;
 
-/// What a finished worker came to, as its finish hook is told.
+/// What a finished worker came to, as its finish observer is told.
 struct Finished {
   const Worker* worker;   // identity only: the object may be going away
+  std::uint32_t slot;     // the worker's group slot (WorkerControl::group_slot()) when it finished
   std::string_view name;  // the name fixed at startup()
   StopReason reason;
   std::exception_ptr error;  // null unless reason is failed
 };
 
-/// Runs once when a worker has finished, on the thread that finished it: its
+/// Told once when a worker has finished, on the thread that finished it: its
 /// group's bookkeeping. One per worker (a worker has at most one group), kept
-/// in the worker's core: no allocation. Skipped once `context` has expired.
-struct FinishHook {
-  void (*function)(const std::shared_ptr<void>& context, const Finished& finished) = nullptr;
-  std::weak_ptr<void> context;
+/// in the worker's core as a weak pointer (no allocation; a group gone first
+/// is not told).
+class FinishObserver {
+ public:
+  virtual void on_finished(const Finished& finished) = 0;
+
+ protected:
+  ~FinishObserver() = default;
 };
 
 /// A handle on one worker for fluid's own layers. It owns the worker's core,
@@ -52,12 +58,31 @@ class WorkerControl {
   void notify_change() const;
   /// The notifier of the worker's changes: a stop request, readiness, the end.
   Notifier& changes() const;
-  /// Installs the worker's finish hook (replacing any); runs it at once if the
-  /// worker has already finished.
-  void on_finish(FinishHook hook) const;
+  /// Installs the worker's finish observer (replacing any); tells it at once
+  /// if the worker has already finished.
+  void on_finish(std::weak_ptr<FinishObserver> observer) const;
   /// Makes the worker's stop reason `forced` although it was not itself
   /// forced: a group some of whose children were. Call before it finishes.
   void note_forced_child() const;
+
+  // A group finds a child by its worker without a map entry per child: the
+  // worker keeps where its group holds it, a hint the group checks against
+  // that slot (a worker added to two groups has one hint), and how many
+  // groups hold it, so that "not a child" is known at once for a worker
+  // in none. Called under the group's lock.
+
+  /// The slot of a worker in no group yet.
+  static constexpr std::uint32_t no_slot = UINT32_MAX;
+  /// The slot the worker's group last gave it.
+  static std::uint32_t group_slot(const Worker& worker) noexcept;
+  /// How many groups hold the worker (each at most once).
+  static std::uint32_t groups(const Worker& worker) noexcept;
+  /// A group now holds the worker, at `slot`.
+  static void joined_group(const Worker& worker, std::uint32_t slot) noexcept;
+  /// The worker's group moved it to `slot`.
+  static void moved_in_group(const Worker& worker, std::uint32_t slot) noexcept;
+  /// A group no longer holds the worker.
+  static void left_group(const Worker& worker) noexcept;
 
  private:
   std::shared_ptr<WorkerCore> core_;

@@ -65,7 +65,11 @@ struct WorkerCore {
   /// When each state was entered (zero: not yet).
   std::array<std::chrono::system_clock::time_point, 5> entered{};
   std::unique_ptr<Listeners> listeners;  // made on the first subscription
-  FinishHook on_finished;
+  std::weak_ptr<FinishObserver> on_finished;
+  // Its groups', under their locks (atomic: a worker may be added to two
+  // groups, on two threads): see WorkerControl::group_slot().
+  std::atomic<std::uint32_t> group_slot{WorkerControl::no_slot};
+  std::atomic<std::uint16_t> groups{0};
 
   bool is_finished() const noexcept {
     std::lock_guard lock(mutex);

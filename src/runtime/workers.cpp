@@ -59,7 +59,7 @@ void Workers::add_child(Child child) {
       throw FluidError("group " + worker_name() + ": cannot add worker " + worker->worker_name() + " while " +
                        std::string(to_string(state)));
     }
-    if (state_->index.contains(worker.get())) return;
+    if (state_->find(*worker)) return;
     if (worker->has_started()) {
       throw FluidError("group " + worker_name() + ": worker " + worker->worker_name() +
                        " was already started; a group starts its children itself");
@@ -70,8 +70,7 @@ void Workers::add_child(Child child) {
       child.phase = Phase::queued;
       state_->queue.push_back(worker);
     }
-    state_->index[worker.get()] = state_->children.size();
-    state_->children.push_back(std::move(child));
+    state_->append(std::move(child));
   }
   subscribe_tree(worker);
   if (queued) state_->wake();

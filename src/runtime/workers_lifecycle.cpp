@@ -14,30 +14,34 @@ namespace fluid {
 
 namespace asio = boost::asio;
 
-namespace {
-
-/// Records that a child of `state` has finished (its finish hook).
-void on_child_finished(const std::shared_ptr<void>& context, const detail::Finished& finished) {
-  auto& state = *static_cast<State*>(context.get());
+// A child has finished (its finish observer): its exit goes to the loop.
+void detail::WorkersState::on_finished(const Finished& finished) {
   std::string failed_key;
   {
-    std::lock_guard lock(state.mutex);
+    std::lock_guard lock(mutex);
     // Before the count drops: the group may finish as soon as it is zero.
-    if (finished.reason == StopReason::forced) state.group->note_forced_child();
-    auto* child = state.find(finished.worker);
-    if (child) state.exits.push_back({child->worker, child->phase == Phase::starting, finished.error});
+    if (finished.reason == StopReason::forced) group->note_forced_child();
+    const auto slot = slot_of(finished.worker, finished.slot);
+    auto* child = slot == children.size() ? nullptr : &children[slot];
+    if (child) exits.push_back({child->worker, child->phase == Phase::starting, finished.error});
     if (finished.error) {
       failed_key = child ? child->key() : std::string(finished.name);
-      state.failures.push_back({failed_key, finished.error, finished.worker});
+      failures.push_back({failed_key, finished.error, finished.worker});
     }
   }
   // Last: the group may finish as soon as nothing is in flight.
-  state.in_flight.leave();
+  in_flight.leave();
   if (finished.error) {
-    logger()->error("{}: child {} failed: {}", state.group_name, failed_key, error_message(finished.error));
+    logger()->error("{}: child {} failed: {}", group_name, failed_key, error_message(finished.error));
   }
-  state.wake();
+  wake();
 }
+
+detail::WorkersState::~WorkersState() {
+  for (const auto& child : children) WorkerControl::left_group(*child.worker);
+}
+
+namespace {
 
 /// Records the end of `worker`'s startup() (`error`: what it threw) and
 /// watches for its end. A worker still in init never started: it ends here.
@@ -48,7 +52,7 @@ void on_child_started(const std::shared_ptr<State>& state, const std::shared_ptr
   {
     std::lock_guard lock(state->mutex);
     if (state->starting == worker.get()) state->starting = nullptr;
-    auto* child = state->find(worker.get());
+    auto* child = state->find(*worker);
     if (child && !error && child->phase == Phase::starting) state->set_phase(*child, Phase::running);
     if (never_started) {
       key = child ? child->key() : worker->worker_name();
@@ -63,7 +67,7 @@ void on_child_started(const std::shared_ptr<State>& state, const std::shared_ptr
     return;
   }
   // A finished child ends its slot's unanswered state; the slot holds it until then.
-  detail::WorkerControl(*worker).on_finish({on_child_finished, std::weak_ptr<void>(state)});
+  detail::WorkerControl(*worker).on_finish(std::weak_ptr<detail::FinishObserver>(state));
   state->wake();
 }
 
@@ -154,7 +158,7 @@ void Workers::start_next() {
     while (!next && !state_->queue.empty()) {
       auto candidate = std::move(state_->queue.front());
       state_->queue.pop_front();
-      auto* child = state_->find(candidate.get());
+      auto* child = state_->find(*candidate);
       if (!child || child->worker != candidate || child->phase != Phase::queued) continue;  // left meanwhile
       if (!state_->in_flight.try_enter()) return;                                           // the group is stopping
       state_->set_phase(*child, Phase::starting);
@@ -350,13 +354,10 @@ Task<> Workers::remove_child(std::string key) {
   std::vector<Subscription> dropped;  // destroyed after the lock is released
   {
     std::lock_guard lock(state_->mutex);
-    const auto slot = state_->index.find(worker.get());
-    if (slot != state_->index.end()) {
+    if (const auto* child = state_->find(*worker)) {
       dropped = state_->detach(worker.get());
       state_->mark_answered(worker.get());
-      state_->children.erase(state_->children.begin() + static_cast<std::ptrdiff_t>(slot->second));
-      state_->index.clear();
-      for (std::size_t i = 0; i < state_->children.size(); ++i) state_->index[state_->children[i].worker.get()] = i;
+      state_->erase(static_cast<std::size_t>(child - state_->children.data()));
     }
   }
   state_->wake();

@@ -88,10 +88,19 @@ struct WorkersChild {
   }
 };
 
-struct WorkersState {
+struct WorkersState final : FinishObserver {
+  WorkersState() = default;
+  WorkersState(const WorkersState&) = delete;
+  WorkersState& operator=(const WorkersState&) = delete;
+  /// Lets go of the children (WorkerControl::left_group()).
+  ~WorkersState();
+
+  /// Records that a child has finished (workers_lifecycle.cpp).
+  void on_finished(const Finished& finished) override;
+
   mutable std::mutex mutex;  // guards everything below; never held while user code runs
+  // In order; each child's worker knows its slot (WorkerControl::group_slot()).
   std::vector<WorkersChild> children;
-  std::unordered_map<const Worker*, std::size_t> index;  // worker -> its slot in children
   ChildNames names;
   std::deque<std::shared_ptr<Worker>> queue;  // to start, one at a time, in order
   const Worker* starting = nullptr;           // the child whose startup() is under way
@@ -108,9 +117,46 @@ struct WorkersState {
   std::optional<WorkerControl> group;  // the group itself, set once by its constructor
   std::string group_name;
 
-  WorkersChild* find(const Worker* worker) {
-    const auto slot = index.find(worker);
-    return slot == index.end() ? nullptr : &children[slot->second];
+  /// The slot of `worker` in `children` (`hint`: its group slot when it
+  /// was alive), or children.size() if it is not a child. Compares pointers
+  /// only: the worker may be gone.
+  std::size_t slot_of(const Worker* worker, std::uint32_t hint) const {
+    if (hint < children.size() && children[hint].worker.get() == worker) return hint;
+    // Its hint is another group's (a worker added to two), or it left.
+    const auto it = std::find_if(children.begin(), children.end(),
+                                 [worker](const WorkersChild& child) { return child.worker.get() == worker; });
+    return static_cast<std::size_t>(it - children.begin());
+  }
+
+  /// The child whose worker is `worker` (alive), or null.
+  WorkersChild* find(const Worker& worker) {
+    const auto hint = WorkerControl::group_slot(worker);
+    const bool hinted = hint < children.size() && children[hint].worker.get() == &worker;
+    if (!hinted && WorkerControl::groups(worker) == 0) return nullptr;  // in no group: the common "not a child"
+    const auto slot = hinted ? hint : slot_of(&worker, hint);
+    return slot == children.size() ? nullptr : &children[slot];
+  }
+
+  /// Appends `child`, telling its worker its slot.
+  void append(WorkersChild child) {
+    WorkerControl::joined_group(*child.worker, static_cast<std::uint32_t>(children.size()));
+    children.push_back(std::move(child));
+  }
+
+  /// Takes the child at `slot` out, telling the workers after it their new slots.
+  void erase(std::size_t slot) {
+    WorkerControl::left_group(*children[slot].worker);
+    children.erase(children.begin() + static_cast<std::ptrdiff_t>(slot));
+    for (auto i = slot; i < children.size(); ++i) {
+      WorkerControl::moved_in_group(*children[i].worker, static_cast<std::uint32_t>(i));
+    }
+  }
+
+  /// Puts `fresh` in `slot` in place of the worker there (a restart).
+  void replace(std::size_t slot, std::shared_ptr<Worker> fresh) {
+    WorkerControl::left_group(*children[slot].worker);
+    WorkerControl::joined_group(*fresh, static_cast<std::uint32_t>(slot));
+    children[slot].worker = std::move(fresh);
   }
 
   void set_phase(WorkersChild& child, Phase phase) {
@@ -144,7 +190,7 @@ struct WorkersState {
   /// still there; else hands it back, to be destroyed after unlocking.
   Subscription keep(std::uint64_t id, const Worker* worker, Subscription subscription) {
     const auto entry = find_listener(id);
-    if (entry == tree_listeners.end() || !index.contains(worker)) return subscription;
+    if (entry == tree_listeners.end() || !find(*worker)) return subscription;
     entry->children.emplace(worker, std::move(subscription));
     return {};
   }

@@ -27,7 +27,7 @@ bool Workers::answer_exits() {
     std::lock_guard lock(state_->mutex);
     const auto exits = std::exchange(state_->exits, {});
     for (const auto& exit : exits) {
-      auto* child = state_->find(exit.worker.get());
+      auto* child = state_->find(*exit.worker);
       if (!child || child->worker != exit.worker) continue;  // removed, or an older instance
       answer_exit(*child, exit.at_start, exit.error, plan);
       if (plan.give_up) break;
@@ -108,7 +108,7 @@ void Workers::hold_siblings(Child& child, ExitPlan& plan) {
   const auto strategy = supervision_->strategy;
   if (strategy == RestartStrategy::one_for_one) return;
   auto& state = *state_;
-  const auto self = state.index.at(child.worker.get());
+  const auto self = static_cast<std::size_t>(&child - state.children.data());
   const auto restart_at = *child.supervision->restart_at;
   for (std::size_t i = strategy == RestartStrategy::rest_for_one ? self + 1 : 0; i < state.children.size(); ++i) {
     auto& sibling = state.children[i];
@@ -153,9 +153,7 @@ void replace(State& state, const DueRestart& next, std::vector<Subscription>& dr
   auto& child = state.children[next.slot];
   if (child.phase != Phase::backoff) return;  // the group stopped meanwhile
   for (auto& subscription : state.detach(child.worker.get())) dropped.push_back(std::move(subscription));
-  state.index.erase(child.worker.get());
-  state.index[next.fresh.get()] = next.slot;
-  child.worker = next.fresh;
+  state.replace(next.slot, next.fresh);
   ++child.supervision->restarts;
   child.supervision->restart_at.reset();
   state.set_phase(child, Phase::queued);
