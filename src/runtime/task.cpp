@@ -12,6 +12,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -32,17 +34,34 @@ struct WorkerStrands : asio::execution_context::service {
   void shutdown() override {}
 };
 
+// How many times use_worker_strands() was called: a context seen without
+// the mark keeps that answer until the next call.
+std::atomic<std::uint64_t> strands_marked{0};
+
 }  // namespace
 
 void use_worker_strands(asio::execution_context& context) {
   if (!asio::has_service<WorkerStrands>(context)) asio::make_service<WorkerStrands>(context);
+  strands_marked.fetch_add(1, std::memory_order_acq_rel);
 }
 
 namespace detail {
 
 asio::any_io_executor worker_executor(const asio::any_io_executor& caller) {
   auto& context = asio::query(caller, asio::execution::context_as<asio::execution_context&>);
-  if (!asio::has_service<WorkerStrands>(context)) return caller;
+  // Asking the context takes its service registry's lock and compares type
+  // names, for every worker a group starts: the last context found unmarked
+  // on this thread is remembered (a new context at its address is unmarked
+  // too, unless use_worker_strands() was called since).
+  thread_local const asio::execution_context* unmarked = nullptr;
+  thread_local std::uint64_t unmarked_as_of = 0;
+  const auto marked = strands_marked.load(std::memory_order_acquire);
+  if (&context == unmarked && marked == unmarked_as_of) return caller;
+  if (!asio::has_service<WorkerStrands>(context)) {
+    unmarked = &context;
+    unmarked_as_of = marked;
+    return caller;
+  }
   // A strand of the caller's strand would still be serialized with it: take
   // the strand's own executor so the new worker really runs in parallel.
   if (const auto* strand = caller.target<asio::strand<asio::any_io_executor>>()) {
