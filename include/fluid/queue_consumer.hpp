@@ -340,15 +340,19 @@ class QueueConsumer : public Worker {
   // `with_in_flight`: also count what run() took but did not hand over; only
   // on the worker's executor, where run() lives.
   void close_and_drop(std::string_view why, bool with_in_flight) noexcept {
-    std::deque<T> left;
+    // Destroyed unlocked; made only when there is something to drop: an
+    // empty std::deque allocates, and most consumers stop drained.
+    std::optional<std::deque<T>> left;
     {
       std::lock_guard lock(gate_.mutex);
       gate_.close();
-      left.swap(queue_);
+      if (!queue_.empty()) left.emplace().swap(queue_);
     }
     gate_.room_ready.notify_all();
+    const auto count = (left ? left->size() : 0) + (with_in_flight ? batch_.size() : 0);
+    if (count == 0) return;
     try {
-      gate_.drop(left.size() + (with_in_flight ? batch_.size() : 0), worker_name(), why);
+      gate_.drop(count, worker_name(), why);
     } catch (...) {  // logging must not turn a stop into a terminate
     }
   }
