@@ -188,8 +188,9 @@ class Worker {
   // awaitable thread rather than through co_spawn (src/awaitable_thread.hpp).
   using Lifecycle =
       boost::asio::awaitable<boost::asio::detail::awaitable_thread_entry_point, boost::asio::any_io_executor>;
-  Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core);
-  Task<> run_on_shutdown(detail::WorkerCore& core, std::exception_ptr& failure);
+  // `hop`: the worker's executor is not the caller's (a strand of its own).
+  Lifecycle lifecycle(std::shared_ptr<detail::WorkerCore> core, bool hop);
+  Task<> run_on_shutdown(detail::WorkerCore& core);  // on_shutdown(), then finish()
   void finish(detail::WorkerCore& core, std::exception_ptr failure);
 
   std::shared_ptr<detail::WorkerCore> core_;  // the options too: a Worker is a vtable and this

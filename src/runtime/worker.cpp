@@ -186,6 +186,21 @@ void note_failure(WorkerCore& core, const std::exception_ptr& failure, bool in_c
   core.outcome.own_failure = !core.outcome.forced || (in_cleanup && !is_cancellation(failure));
 }
 
+// Carries `failure`, just caught from on_startup() or run(), to the worker's
+// end in its outcome, not in the lifecycle's frame (which stays allocated
+// while the worker runs), noting whose it is as note_failure() does.
+void carry_failure(WorkerCore& core, std::exception_ptr failure, bool at_startup) {
+  std::lock_guard lock(core.mutex);
+  core.outcome.own_failure = !core.outcome.forced;
+  if (at_startup) core.outcome.startup_failed = true;
+  core.outcome.error = std::move(failure);
+}
+
+std::exception_ptr carried_failure(const WorkerCore& core) {
+  std::lock_guard lock(core.mutex);
+  return core.outcome.error;
+}
+
 // Safety net: the lifecycle coroutine never lets an exception out, but if
 // it ever did, waiters must still be released rather than hang.
 void abandon(WorkerCore& core, const std::exception_ptr& error) {
@@ -277,7 +292,8 @@ Task<> Worker::startup() {
     option = core->grace;
   }
   const auto grace = resolve_stopping_grace_period(option, name);
-  const auto executor = detail::worker_executor(co_await asio::this_coro::executor);
+  const auto caller = co_await asio::this_coro::executor;
+  const auto executor = detail::worker_executor(caller);
   bool tell = false;
   {
     std::lock_guard lock(core->mutex);
@@ -300,11 +316,14 @@ Task<> Worker::startup() {
   if (tell) detail::tell_listeners(*core, false);
   // Not co_spawn: its extra frame, completion handler, handler work guard and
   // cancellation forwarder cost a few hundred bytes a worker.
-  detail::launch_thread(lifecycle(core), executor, core->cancel.slot());
-  co_await core->changed.wait_until([&] {
+  detail::launch_thread(lifecycle(core, executor != caller), executor, core->cancel.slot());
+  const auto started = [&] {
     std::lock_guard lock(core->mutex);
     return core->outcome.ready || core->outcome.finished;
-  });
+  };
+  // Usually started already: launched inline, a worker whose on_startup()
+  // does not suspend is ready here, and waiting would cost two frames.
+  if (!started()) co_await core->changed.wait_until(started);
   std::lock_guard lock(core->mutex);
   // Never ready: the outcome's failure if it failed (as wait_for_shutdown()
   // reports it; a group's on_shutdown() may carry a child's), else what
@@ -312,14 +331,18 @@ Task<> Worker::startup() {
   if (core->outcome.startup_failed) std::rethrow_exception(core->outcome.error);
 }
 
-// The bottom frame stays alive while the worker runs: what only the start
-// needs lives in a frame of its own, freed once started. A lambda, for
-// lifecycle()'s access to on_startup().
-Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
-  constexpr auto begin = [](Worker& self, WorkerCore& core) -> Task<std::exception_ptr> {
-    // Like co_spawn: begin on the worker's executor (a strand, maybe), not
-    // inside the caller of startup().
-    co_await asio::dispatch(asio::use_awaitable);
+// The bottom frame stays alive while the worker runs: what only the start or
+// the end needs lives in frames of their own, freed once done, and a failure
+// is carried in the outcome. The start is a lambda, for lifecycle()'s access
+// to on_startup().
+Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core, bool hop) {
+  // True once on_startup() has completed; false if it threw (carried).
+  // Static: a local lambda object would take a byte of the frame.
+  static constexpr auto begin = [](Worker& self, WorkerCore& core, bool hop) -> Task<bool> {
+    // Like co_spawn: begin on the worker's executor, not inside the caller of
+    // startup(). Launched inline, we are on the caller's executor already:
+    // only a strand of the worker's own needs the hop.
+    if (hop) co_await asio::dispatch(asio::use_awaitable);
     bool forced_already = false;
     {
       std::lock_guard lock(core.mutex);
@@ -336,11 +359,8 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
       failure = std::current_exception();
     }
     if (failure) {
-      note_failure(core, failure, false);
-      std::lock_guard lock(core.mutex);
-      core.outcome.startup_failed = true;
-      core.outcome.error = failure;
-      co_return failure;
+      carry_failure(core, std::move(failure), true);
+      co_return false;
     }
     {
       std::lock_guard lock(core.mutex);
@@ -348,17 +368,16 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     }
     core.changed.notify_all();
     log_worker(spdlog::level::info, core.name, "{} started running", core.name);
-    co_return nullptr;
+    co_return true;
   };
   try {
-    auto failure = co_await begin(*this, *core);
-    if (!failure) {
+    const bool started = co_await begin(*this, *core, hop);
+    if (started) {
       try {
         co_await run();
       } catch (...) {
-        failure = std::current_exception();
+        carry_failure(*core, std::current_exception(), false);
       }
-      if (failure) note_failure(*core, failure, false);
     }
     // A forced stop leaves the cancellation set: every co_await, even of
     // on_shutdown(), would throw and nothing would be released. Reset it here,
@@ -366,8 +385,7 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
     // also when not cancelled: asking costs this frame, which stays
     // allocated while the worker runs, a slot of each of its co_awaits.
     co_await asio::this_coro::reset_cancellation_state();
-    co_await run_on_shutdown(*core, failure);
-    finish(*core, failure);
+    co_await run_on_shutdown(*core);
   } catch (...) {
     // Out of an awaitable thread, it would escape from the loop's run().
     abandon(*core, std::current_exception());
@@ -375,7 +393,8 @@ Worker::Lifecycle Worker::lifecycle(std::shared_ptr<WorkerCore> core) {
   release_executor(*core);
 }
 
-Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
+Task<> Worker::run_on_shutdown(WorkerCore& core) {
+  auto failure = carried_failure(core);
   try {
     co_await on_shutdown();
   } catch (...) {
@@ -392,6 +411,7 @@ Task<> Worker::run_on_shutdown(WorkerCore& core, std::exception_ptr& failure) {
       logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, error_message(error));
     }
   }
+  finish(core, std::move(failure));
 }
 
 void Worker::finish(WorkerCore& core, std::exception_ptr failure) {

@@ -33,8 +33,9 @@ struct Outcome {
   bool retired : 1 = false;       // never started, and never will be (retire_unstarted())
   bool startup_failed : 1 = false;  // on_startup() threw (`error` holds it until finished)
   StopReason reason = StopReason::normal;  // meaningful once finished
-  // The failure once finished with reason failed; before that, what
-  // on_startup() threw. failure() is the one to read.
+  // The failure once finished with reason failed; before that, the one
+  // carried to the end: what on_startup() or run() threw. failure() is the
+  // one to read.
   std::exception_ptr error;
 
   /// The worker's failure: null unless it finished failed.
