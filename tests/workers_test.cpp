@@ -284,6 +284,57 @@ TEST(Workers, AStopRequestedWhileStartingStartsNoFurtherChildAndAsksTheStartingO
   }());
 }
 
+// A child whose startup() does not suspend is followed at once by the next,
+// without a turn of the group's loop: what it did to the group counts first.
+TEST(Workers, AStopRequestedByAChildReadyAtOnceStartsNoFurtherChild) {
+  class StopsItsGroup : public NiceWorker {
+   public:
+    explicit StopsItsGroup(Worker*& group) : NiceWorker({.name = "stopper"}), group_(group) {}
+
+   protected:
+    Task<> on_startup() override {
+      group_->gracefully_stop();
+      co_return;
+    }
+
+   private:
+    Worker*& group_;
+  };
+  fluid::run([]() -> Task<> {
+    Worker* self = nullptr;
+    auto first = make<NiceWorker>(WorkerOptions{.name = "first"});
+    auto stopper = std::make_shared<StopsItsGroup>(self);
+    auto next = make<NiceWorker>(WorkerOptions{.name = "next"});
+    Workers group({first, stopper, next});
+    self = &group;
+    co_await group.startup();
+    co_await group.shutdown();
+    EXPECT_EQ(first->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(stopper->worker_state(), WorkerState::stopped);
+    EXPECT_EQ(next->worker_state(), WorkerState::init) << "a child was started after the stop request";
+  }());
+}
+
+TEST(Workers, AChildFailingAtOnceInItsStartupStartsNoFurtherChild) {
+  class FailsAtOnceToStart : public NiceWorker {
+   public:
+    using NiceWorker::NiceWorker;
+
+   protected:
+    Task<> on_startup() override {
+      throw std::runtime_error("no config");
+      co_return;
+    }
+  };
+  fluid::run([]() -> Task<> {
+    auto next = make<NiceWorker>(WorkerOptions{.name = "next"});
+    Workers group({make<FailsAtOnceToStart>(WorkerOptions{.name = "broken"}), next});
+    EXPECT_THROW(co_await group.startup(), std::runtime_error);
+    EXPECT_EQ(next->worker_state(), WorkerState::init) << "a child was started after a sibling failed";
+    EXPECT_EQ(group.worker_state(), WorkerState::stopped);
+  }());
+}
+
 TEST(Workers, AStopRequestIsSeenAtOnceWhileALateChildStartsAndOnlyThatChildIsForced) {
   fluid::run([]() -> Task<> {
     auto sibling = make<NiceWorker>(WorkerOptions{.name = "sibling", .stopping_grace_period = 5s});

@@ -151,24 +151,31 @@ Task<> Workers::supervise(bool until_started) {
 }
 
 void Workers::start_next() {
-  std::shared_ptr<Worker> next;
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->starting) return;  // one at a time: each ready before the next
-    while (!next && !state_->queue.empty()) {
-      auto candidate = std::move(state_->queue.front());
-      state_->queue.pop_front();
-      auto* child = state_->find(*candidate);
-      if (!child || child->worker != candidate || child->phase != Phase::queued) continue;  // left meanwhile
-      if (!state_->in_flight.try_enter()) return;                                           // the group is stopping
-      state_->set_phase(*child, Phase::starting);
-      if (child->supervision) child->supervision->started_at = supervision_->clock->now();
-      state_->starting = candidate.get();
-      next = std::move(candidate);
+  const auto on = executor();
+  // A child launched here runs inline until its startup() first suspends;
+  // one ready by then (most are) is followed at once by the next, without a
+  // turn of the loop, unless the loop has something to answer first.
+  for (bool first = true;; first = false) {
+    std::shared_ptr<Worker> next;
+    {
+      std::lock_guard lock(state_->mutex);
+      if (state_->starting) return;  // one at a time: each ready before the next
+      if (!first && (!state_->exits.empty() || !is_running())) return;
+      while (!next && !state_->queue.empty()) {
+        auto candidate = std::move(state_->queue.front());
+        state_->queue.pop_front();
+        auto* child = state_->find(*candidate);
+        if (!child || child->worker != candidate || child->phase != Phase::queued) continue;  // left meanwhile
+        if (!state_->in_flight.try_enter()) return;  // the group is stopping
+        state_->set_phase(*child, Phase::starting);
+        if (child->supervision) child->supervision->started_at = supervision_->clock->now();
+        state_->starting = candidate.get();
+        next = std::move(candidate);
+      }
     }
+    if (!next) return;
+    detail::launch_start(state_, std::move(next), on);
   }
-  // Inline until the child's startup() first suspends; the loop goes on then.
-  if (next) detail::launch_start(state_, std::move(next), executor());
 }
 
 std::optional<Clock::time_point> Workers::next_wake(bool until_started) const {
