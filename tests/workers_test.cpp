@@ -170,6 +170,17 @@ TEST(Workers, ChildrenAddedWhileRunningAreStartedAndDuplicatesIgnored) {
   }());
 }
 
+TEST(Workers, AWorkerHeldByTwoGroupsIsFoundInEachAndNotAddedTwice) {
+  auto first = make<NiceWorker>(WorkerOptions{.name = "first"});
+  auto shared = make<NiceWorker>(WorkerOptions{.name = "shared"});
+  Workers one({first, shared});
+  Workers other({shared});  // the worker's slot is now other's, not one's
+  one.add_workers(shared);
+  other.add_workers(shared);
+  EXPECT_EQ(one.num_workers(), 2u);
+  EXPECT_EQ(other.num_workers(), 1u);
+}
+
 TEST(Workers, BadChildrenAreRejected) {
   Workers group({}, {.name = "crew"});
   EXPECT_THROW(group.add_workers(nullptr), FluidError);
