@@ -219,6 +219,19 @@ void abandon(WorkerCore& core, const std::exception_ptr& error) {
   if (tell) detail::tell_listeners(core, true);
 }
 
+// Where a worker started from `caller` runs, and whether that is somewhere
+// else (a strand of its own), so that its coroutine must hop there first.
+struct Placement {
+  asio::any_io_executor executor;
+  bool hop;
+};
+
+Placement placed(const asio::any_io_executor& caller) {
+  auto executor = detail::worker_executor(caller);
+  const bool hop = executor != caller;
+  return {std::move(executor), hop};
+}
+
 // The worker's executor (a strand, on a multi-threaded loop) and the
 // cancellation state left in the signal's slot hold the loop's services:
 // drop them while the loop is alive, since the Worker may outlive it.
@@ -293,8 +306,8 @@ Task<> Worker::startup() {
     option = core->grace;
   }
   const auto grace = resolve_stopping_grace_period(option, name);
-  const auto caller = co_await asio::this_coro::executor;
-  const auto executor = detail::worker_executor(caller);
+  const auto placement = placed(co_await asio::this_coro::executor);
+  const auto& executor = placement.executor;
   bool tell = false;
   {
     std::lock_guard lock(core->mutex);
@@ -317,7 +330,7 @@ Task<> Worker::startup() {
   if (tell) detail::tell_listeners(*core, false);
   // Not co_spawn: its extra frame, completion handler, handler work guard and
   // cancellation forwarder cost a few hundred bytes a worker.
-  detail::launch_thread(lifecycle(core, executor != caller), executor, core->cancel.slot());
+  detail::launch_thread(lifecycle(core, placement.hop), executor, core->cancel.slot());
   const auto started = [&] {
     std::lock_guard lock(core->mutex);
     return core->outcome.ready || core->outcome.finished;
