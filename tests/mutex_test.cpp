@@ -41,6 +41,24 @@ TEST(Mutex, FourThreadsIncrementingUnderItLoseNoIncrement) {
   EXPECT_EQ(counter, long{threads} * rounds);
 }
 
+// ctest runs each test in a process of its own: the lock below is taken
+// while the process has one thread, without a locked instruction.
+TEST(Mutex, HeldBeforeASecondThreadStartsItStillExcludesThatThread) {
+  Mutex mutex;
+  mutex.lock();
+  bool taken = true;
+  std::thread other([&] { taken = mutex.try_lock(); });
+  other.join();
+  EXPECT_FALSE(taken) << "another thread took a mutex held since before it started";
+  mutex.unlock();
+  std::thread again([&] {
+    taken = mutex.try_lock();
+    if (taken) mutex.unlock();
+  });
+  again.join();
+  EXPECT_TRUE(taken);
+}
+
 TEST(Mutex, AThreadBlockedOnItWakesWhenItIsReleased) {
   Mutex mutex;
   mutex.lock();
