@@ -27,6 +27,9 @@ class QueueGate {
   QueueGate(QueueOptions options, std::string_view worker);
 
   const QueueOptions& options() const noexcept { return options_; }
+  // std::mutex, not detail::Mutex: producers on several threads contend for
+  // it (W5 ran at half its rate in two runs of four on the futex word), and
+  // one lock per consumer is no memory worth saving.
   std::mutex mutex;
 
   // Under `mutex`:
