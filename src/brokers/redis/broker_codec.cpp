@@ -28,7 +28,7 @@ unsigned count_of(std::string_view what, std::string_view text) {
   return static_cast<unsigned>(value);
 }
 
-void set_field(TaskRun& run, std::string_view name, const std::string& value) {
+void set_field(TaskRun& run, std::string_view name, std::string_view value) {
   if (name == "id") {
     run.id = value;
   } else if (name == "task") {
@@ -38,7 +38,7 @@ void set_field(TaskRun& run, std::string_view name, const std::string& value) {
     if (!priority) malformed("priority", value);
     run.priority = *priority;
   } else if (name == "params") {
-    run.params = nlohmann::json::parse(value, nullptr, false);
+    run.params = nlohmann::json::parse(value.begin(), value.end(), nullptr, false);
     if (run.params.is_discarded()) malformed("params", value);
   } else if (name == "state") {
     const auto state = parse_task_state(value);
@@ -96,15 +96,49 @@ void append_given_run(std::vector<std::string>& args, const TaskRun& run) {
   args.push_back(run.manager_id);
 }
 
-TaskRun run_of_fields(const std::vector<Reply>& flat, std::size_t first) {
+std::vector<std::string_view> unpack(std::string_view packed) {
+  std::vector<std::string_view> values;
+  std::size_t at = 0;
+  while (at < packed.size()) {
+    const auto colon = packed.find(':', at);
+    if (colon == std::string_view::npos) malformed("packed record", packed);
+    std::size_t length = 0;
+    const auto [end, error] = std::from_chars(packed.data() + at, packed.data() + colon, length);
+    if (colon == at || error != std::errc{} || end != packed.data() + colon || length > packed.size() - colon - 1) {
+      malformed("packed record", packed);
+    }
+    values.push_back(packed.substr(colon + 1, length));
+    at = colon + 1 + length;
+  }
+  return values;
+}
+
+TaskRun run_of_fields(const std::vector<Reply>& flat) {
   TaskRun run;
-  for (std::size_t i = first; i + 1 < flat.size(); i += 2) set_field(run, flat[i].as_string(), flat[i + 1].as_string());
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) set_field(run, flat[i].as_string(), flat[i + 1].as_string());
+  return run;
+}
+
+TaskRun run_of_packed(std::string_view packed) {
+  const auto values = unpack(packed);
+  if (values.size() != packed_run_fields.size()) {
+    throw BrokerError("Redis broker: a packed run of " + std::to_string(values.size()) + " fields, not " +
+                      std::to_string(packed_run_fields.size()));
+  }
+  TaskRun run;
+  for (std::size_t i = 0; i < values.size(); ++i) set_field(run, packed_run_fields[i], values[i]);
   return run;
 }
 
 std::vector<TaskRun> runs_of(const Reply& reply) {
   std::vector<TaskRun> runs;
-  for (const auto& flat : reply.as_array()) runs.push_back(run_of_fields(flat.as_array()));
+  for (const auto& packed : reply.as_array()) runs.push_back(run_of_packed(packed.as_string()));
+  return runs;
+}
+
+std::vector<TaskRun> runs_of_pack(std::string_view pack) {
+  std::vector<TaskRun> runs;
+  for (const auto packed : unpack(pack)) runs.push_back(run_of_packed(packed));
   return runs;
 }
 

@@ -1,12 +1,22 @@
 #include "brokers/redis/broker_lua.hpp"
 
+#include "brokers/redis/broker_codec.hpp"
+
 #include <string>
 
 namespace fluid::redis {
 
 namespace {
 
-RedisScript script(const char* body) { return RedisScript(std::string(broker_lua_library) + body); }
+// The fields of a packed run, from the one list the C++ side decodes by.
+std::string run_fields_lua() {
+  std::string lua = "local RUN_FIELDS = {";
+  for (const auto field : packed_run_fields) lua.append("'").append(field).append("', ");
+  lua.append("}\n");
+  return lua;
+}
+
+RedisScript script(const char* body) { return RedisScript(run_fields_lua() + broker_lua_library + body); }
 
 }  // namespace
 
@@ -28,7 +38,7 @@ const BrokerScripts& broker_scripts() {
       .clear_queue = script(clear_queue_lua),
       .set_status = script(set_status_lua),
       .statuses = script(statuses_lua),
-      .read_events = script(read_events_lua),
+      .feed_position = script(feed_position_lua),
   };
   return scripts;
 }

@@ -11,7 +11,7 @@ namespace fluid::redis {
 
 /// The data version the scripts read and write; a namespace written by
 /// another version is refused at open().
-inline constexpr const char* broker_data_version = "1";
+inline constexpr const char* broker_data_version = "2";
 
 extern const char* const broker_lua_library;
 extern const char* const enqueue_lua;
@@ -30,12 +30,12 @@ extern const char* const queue_length_lua;
 extern const char* const clear_queue_lua;
 extern const char* const set_status_lua;
 extern const char* const statuses_lua;
-extern const char* const read_events_lua;
+extern const char* const feed_position_lua;
 
 /// The scripts, each loaded once per server (EVALSHA, reloaded on NOSCRIPT).
 struct BrokerScripts {
   RedisScript enqueue, claim, renew, finish, reap, abort, version, register_tasks, tasks_info, set_enabled, anchor,
-      fire_slot, queue_length, clear_queue, set_status, statuses, read_events;
+      fire_slot, queue_length, clear_queue, set_status, statuses, feed_position;
 };
 
 /// The process's scripts (shared by every broker object).

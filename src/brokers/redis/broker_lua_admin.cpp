@@ -54,7 +54,7 @@ return redis.call('HGET', task_key(ARGV[1]), 'anchor')
 )lua";
 
 // ARGV: task, slot (us), then the given run (library's given_run). Returns
-// the run queued, or nil.
+// the run queued, packed, or nil.
 const char* const fire_slot_lua = R"lua(
 local key = task_key(ARGV[1])
 local slot = tonumber(ARGV[2])
@@ -62,9 +62,9 @@ local last = tonumber(redis.call('HGET', key, 'last_slot') or '')
 if last and slot <= last then return false end
 redis.call('HSET', key, 'last_slot', ARGV[2])
 if redis.call('HGET', key, 'enabled') == '0' then return false end
-local flat, created = enqueue_run(given_run(3), 0)
+local packed, created = enqueue_run(given_run(3), 0)
 if not created then return false end
-return flat
+return packed
 )lua";
 
 // ARGV: priorities. Returns the claimable runs of each.
@@ -122,15 +122,14 @@ end
 return redis.call('HGETALL', P .. 'statuses')
 )lua";
 
-// ARGV: cursor ('': now), max. Returns {'bad'} for a cursor past the feed,
-// else {newest event number, gap ('1'/'0'), entries after the cursor}.
-const char* const read_events_lua = R"lua(
+// ARGV: cursor ('': now). Returns {'bad'} for a cursor past the feed, else
+// {newest event number, gap ('1'/'0')}. The events themselves are read with
+// XREAD: returned by a script, each would be converted into Lua and back.
+const char* const feed_position_lua = R"lua(
 local newest = tonumber(redis.call('GET', P .. 'event_seq') or '0')
-if ARGV[1] == '' then return {str(newest), '0', {}} end
+if ARGV[1] == '' then return {str(newest), '0'} end
 local after = tonumber(ARGV[1])
 if not after or after > newest then return {'bad'} end
-local entries = {}
-if tonumber(ARGV[2]) > 0 then entries = redis.call('XRANGE', EVENTS, '(0-' .. ARGV[1], '+', 'COUNT', ARGV[2]) end
 local gap = '0'
 local first = redis.call('XRANGE', EVENTS, '-', '+', 'COUNT', 1)
 if first[1] then
@@ -138,7 +137,7 @@ if first[1] then
 elseif newest > after then
   gap = '1'
 end
-return {str(newest), gap, entries}
+return {str(newest), gap}
 )lua";
 
 }  // namespace fluid::redis

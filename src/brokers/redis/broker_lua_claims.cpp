@@ -7,13 +7,13 @@ namespace fluid::redis {
 
 // ARGV: delay_ms, then the given run (library's given_run).
 const char* const enqueue_lua = R"lua(
-local flat, created = enqueue_run(given_run(2), tonumber(ARGV[1]))
-return {created and 1 or 0, flat}
+local packed, created = enqueue_run(given_run(2), tonumber(ARGV[1]))
+return {created and 1 or 0, packed}
 )lua";
 
 // ARGV: manager_id, lease_ms, max_deliveries, max_runs, retention_ms,
 // queue count, the queues, the tasks.
-// Returns {now, claimed {token, expires, run}..., settled runs, next_due, skipped tasks}.
+// Returns {now, claimed {token, expires, run}..., settled runs, next_due, skipped tasks}, runs packed.
 const char* const claim_lua = R"lua(
 local manager_id, lease_us, max_deliveries = ARGV[1], tonumber(ARGV[2]) * 1000, ARGV[3]
 local max_runs, retention, nqueues = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -76,7 +76,7 @@ local function retry_rate_limited(run, delay_ms)
   save(run)
   redis.call('ZADD', queue_key(run.f.priority, run.f.task), at, run.f.id)
   wake(run.f.priority, run.f.task)
-  settled[#settled + 1] = public_fields(run)
+  settled[#settled + 1] = packed_run(run)
 end
 
 local function settle_or_lease(id, task)
@@ -184,14 +184,14 @@ return out
 )lua";
 
 // ARGV: run id, token, state, error, retry_in_ms ('' for none), requeue ('1'/'0'), retention_ms.
-// Returns {'ok', changes} or {'lost', why}.
+// Returns {'ok', the changes packed together} or {'lost', why}.
 const char* const finish_lua = R"lua(
 local id, token, state, error, retry_in, requeue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local outcome = state .. '|' .. retry_in .. '|' .. requeue .. '|' .. error
 local run = load_run(id)
 if run and token ~= '0' and run.f.fin_token == token then
   if run.f.fin_outcome ~= outcome then return {'lost', 'finished with another outcome'} end
-  return {'ok', cjson.decode(run.f.fin_changes)}
+  return {'ok', run.f.fin_changes}
 end
 if not run or run.f.state ~= 'running' or run.f.token ~= token then
   return {'lost', 'the run belongs to a later attempt or was reaped'}
@@ -224,9 +224,10 @@ else
   end_attempt(run, state, error, holder)
   make_final(run, changes)
 end
-redis.call('HSET', run_key(id), 'fin_token', token, 'fin_outcome', outcome, 'fin_changes', cjson.encode(changes))
+local packed = pack(changes)
+redis.call('HSET', run_key(id), 'fin_token', token, 'fin_outcome', outcome, 'fin_changes', packed)
 expire_finals(tonumber(ARGV[7]))
-return {'ok', changes}
+return {'ok', packed}
 )lua";
 
 // ARGV: manager_id, retention_ms. Returns the changes.

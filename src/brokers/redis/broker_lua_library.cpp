@@ -18,10 +18,6 @@ local NOW_S = str(NOW)
 local EVENTS_KEPT = '10000'
 local WAKES_KEPT = 255
 
-local RUN_FIELDS = {'id', 'task', 'priority', 'params', 'state', 'queued', 'start', 'end', 'execute_after',
-  'retry_attempt', 'rate_limit_attempt', 'from_run_id', 'root_run_id', 'deliveries', 'error', 'requeued',
-  'manager_id'}
-
 local TASKS = P .. 'tasks'
 local LEASES = P .. 'leases'
 local EVENTS = P .. 'events'
@@ -52,26 +48,35 @@ local function save(run)
   if #args > 0 then redis.call('HSET', run_key(run.f.id), unpack(args)) end
   run.dirty = {}
 end
--- The run as callers see it: its public fields, flat, in RUN_FIELDS order.
-local function public_fields(run, overrides)
-  local flat = {}
-  for _, field in ipairs(RUN_FIELDS) do
-    flat[#flat + 1] = field
-    flat[#flat + 1] = (overrides and overrides[field]) or run.f[field] or ''
+-- Records travel packed, one string each: every value as its length, ':',
+-- the value. An event or an answer is then one bulk string instead of a
+-- name and a value per field, which Redis and Lua convert one by one.
+local function pack(values)
+  local parts, n = {}, 0
+  for i = 1, #values do
+    local value = values[i]
+    parts[n + 1], parts[n + 2], parts[n + 3] = #value, ':', value
+    n = n + 3
   end
-  return flat
+  return table.concat(parts)
+end
+-- The run as callers see it: its public fields in RUN_FIELDS order, packed.
+local function packed_run(run, overrides)
+  local values = {}
+  for i, field in ipairs(RUN_FIELDS) do values[i] = (overrides and overrides[field]) or run.f[field] or '' end
+  return pack(values)
 end
 
 -- Event ids are 0-<n>, n counting events, so a reader sees a gap as a jump.
-local function event(kind, flat)
+local function event(kind, packed)
   local n = redis.call('INCR', P .. 'event_seq')
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', kind, unpack(flat))
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', kind, 'run', packed)
 end
 local function record(kind, run, changes, overrides)
-  local flat = public_fields(run, overrides)
-  event(kind, flat)
-  if changes then changes[#changes + 1] = flat end
-  return flat
+  local packed = packed_run(run, overrides)
+  event(kind, packed)
+  if changes then changes[#changes + 1] = packed end
+  return packed
 end
 
 -- One token per run that became claimable: a consumer blocked on the list
@@ -151,10 +156,10 @@ local function given_run(first)
   for i, field in ipairs(GIVEN_FIELDS) do set(run, field, ARGV[first + i - 1]) end
   return run
 end
--- Returns the run's public fields and whether it was created.
+-- Returns the run, packed, and whether it was created.
 local function enqueue_run(run, delay_ms)
   local known = load_run(run.f.id)
-  if known then return public_fields(known), false end
+  if known then return packed_run(known), false end
   set(run, 'state', 'queued')
   set(run, 'queued', NOW_S)
   set(run, 'start', '')
@@ -172,9 +177,9 @@ local function enqueue_run(run, delay_ms)
   save(run)
   redis.call('SADD', TASKS, run.f.task)
   redis.call('ZADD', queue_key(run.f.priority, run.f.task), str(place), run.f.id)
-  local flat = record('state', run, nil)
+  local packed = record('state', run, nil)
   wake(run.f.priority, run.f.task)
-  return flat, true
+  return packed, true
 end
 
 local function task_row(name)

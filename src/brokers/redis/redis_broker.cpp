@@ -142,7 +142,7 @@ Task<std::pair<TaskRun, bool>> RedisBroker::enqueue(TaskRun run, std::chrono::mi
   append_given_run(args, run);
   const auto reply = co_await script(broker_scripts().enqueue, std::move(args), true);
   const auto& answer = reply.as_array();
-  co_return std::pair{run_of_fields(answer.at(1).as_array()), answer.at(0).as_integer() == 1};
+  co_return std::pair{run_of_packed(answer.at(1).as_string()), answer.at(0).as_integer() == 1};
 }
 
 Task<std::vector<LeaseState>> RedisBroker::renew(std::vector<Lease> leases, std::chrono::milliseconds lease) {
@@ -183,7 +183,7 @@ Task<std::vector<TaskRun>> RedisBroker::finish(Lease lease, Outcome outcome) {
   if (answer.at(0).as_string() != "ok") {
     brokers::throw_lease_lost(lease, answer.at(1).as_string());
   }
-  co_return runs_of(answer.at(1));
+  co_return runs_of_pack(answer.at(1).as_string());
 }
 
 Task<std::vector<TaskRun>> RedisBroker::reap(std::string manager_id) {
@@ -230,7 +230,7 @@ Task<std::optional<TaskRun>> RedisBroker::fire_slot(std::string task, TimePoint 
   append_given_run(args, run);
   const auto reply = co_await script(broker_scripts().fire_slot, std::move(args), true);
   if (reply.is_nil()) co_return std::nullopt;
-  co_return run_of_fields(reply.as_array());
+  co_return run_of_packed(reply.as_string());
 }
 
 // ---------------------------------------------------------------- queues and statuses

@@ -54,10 +54,10 @@ class RedisBroker final : public TaskBroker {
     ClaimResult result;
     TimePoint broker_now;
   };
-  /// What one read of the feed returned.
-  struct FeedStep {
-    EventBatch batch;
+  /// Where the feed stands against a cursor.
+  struct FeedPosition {
     std::string newest;  ///< the newest event's cursor
+    bool gap = false;    ///< retention dropped events after the cursor
   };
 
   /// The open session, held by the caller for the whole call.
@@ -73,8 +73,9 @@ class RedisBroker final : public TaskBroker {
 
   Task<ClaimStep> claim_once(std::vector<std::string> args);
   Task<> wait_for_wake(std::vector<std::string> blpop, std::chrono::milliseconds timeout);
-  Task<FeedStep> read_feed(std::string after, std::size_t max);
-  Task<> wait_for_event(std::string after, std::size_t max, std::chrono::milliseconds timeout);
+  /// @throws BrokerError for a cursor past the feed.
+  Task<FeedPosition> feed_position(std::string after);
+  Task<EventBatch> wait_for_events(std::string after, std::size_t max, std::chrono::milliseconds timeout);
 
   const RedisUrl redis_;
   const std::vector<TaskPriority> queues_;

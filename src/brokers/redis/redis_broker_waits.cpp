@@ -1,8 +1,8 @@
 // The Redis broker's two waits. claim(): claim, and when nothing came, BLPOP
 // the wake-up lists of the claimant's tasks and queues (every change that
 // makes a run claimable pushes a token) until the next due time. read_events():
-// read, and when nothing came, XREAD BLOCK on the stream. Both on blocking
-// connections of their own, so the multiplexed one never waits.
+// XREAD, and when nothing came, XREAD BLOCK on the stream. Both waits on
+// blocking connections of their own, so the multiplexed one never waits.
 
 #include "brokers/redis/broker_codec.hpp"
 #include "brokers/redis/broker_lua.hpp"
@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 
 namespace fluid::redis {
 
@@ -51,7 +52,7 @@ ClaimResult claim_result_of(const std::vector<Reply>& answer) {
   ClaimResult result;
   for (const auto& claimed : answer.at(1).as_array()) {
     const auto& parts = claimed.as_array();
-    TaskRun run = run_of_fields(parts.at(2).as_array());
+    TaskRun run = run_of_packed(parts.at(2).as_string());
     Lease lease{run.id, std::stoull(parts.at(0).as_string()), *time_of_micros(parts.at(1).as_string())};
     result.claimed.emplace_back(std::move(run), std::move(lease));
   }
@@ -79,9 +80,38 @@ TaskEvent event_of(const Reply& entry) {
   const auto& fields = parts.at(1).as_array();
   TaskEvent event;
   event.id = event_number(parts.at(0).as_string());
-  event.kind = fields.at(1).as_string();  // fields: "kind", kind, then the run's
-  event.run = run_of_fields(fields, 2);
+  event.kind = fields.at(1).as_string();  // fields: "kind", kind, "run", the run packed
+  event.run = run_of_packed(fields.at(3).as_string());
   return event;
+}
+
+/// XREAD of the events after `after`, at most `max`; blocking up to `block`.
+std::vector<std::string> xread(const std::string& stream, const std::string& after, std::size_t max,
+                               std::optional<milliseconds> block) {
+  std::vector<std::string> command{"XREAD", "COUNT", std::to_string(max)};
+  if (block) {
+    command.emplace_back("BLOCK");
+    command.push_back(std::to_string(block->count()));
+  }
+  command.emplace_back("STREAMS");
+  command.push_back(stream);
+  command.push_back("0-" + after);
+  return command;
+}
+
+/// The events of an XREAD's reply (nil for none); event numbers are dense,
+/// so a first event past the cursor's successor is a gap.
+EventBatch batch_of(const Reply& reply, const std::string& after) {
+  EventBatch batch;
+  batch.cursor = after;
+  if (reply.is_nil()) return batch;
+  for (const auto& stream : reply.as_array()) {
+    for (const auto& entry : stream.as_array().at(1).as_array()) batch.events.push_back(event_of(entry));
+  }
+  if (batch.events.empty()) return batch;
+  batch.gap = std::stoull(batch.events.front().id) > std::stoull(after) + 1;
+  batch.cursor = batch.events.back().id;
+  return batch;
 }
 
 }  // namespace
@@ -127,40 +157,38 @@ Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, mi
   session();
   if (!after.empty()) after = checked_cursor(url_, after);
   const auto deadline = SteadyClock::now() + wait;
-  if (after.empty()) {
-    auto now = co_await read_feed("", max);
-    after = now.newest;
-  }
+  if (after.empty()) after = (co_await feed_position("")).newest;
   for (;;) {
-    auto step = co_await read_feed(after, max);
+    if (max > 0) {
+      auto batch = batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after);
+      if (!batch.events.empty()) co_return batch;
+    }
+    // Nothing after the cursor: is it one this broker gave, were events dropped?
+    const auto position = co_await feed_position(after);
     const auto remaining = std::chrono::ceil<milliseconds>(deadline - SteadyClock::now());
-    if (!step.batch.events.empty() || max == 0 || remaining <= milliseconds::zero()) co_return std::move(step.batch);
-    co_await wait_for_event(after, max, remaining);
+    if (position.gap || max == 0 || remaining <= milliseconds::zero()) {
+      co_return EventBatch{.events = {}, .cursor = after, .gap = position.gap};
+    }
+    auto batch = co_await wait_for_events(after, max, remaining);
+    if (!batch.events.empty()) co_return batch;
   }
 }
 
-Task<RedisBroker::FeedStep> RedisBroker::read_feed(std::string after, std::size_t max) {
-  std::vector<std::string> args{after, std::to_string(max)};
-  const auto reply = co_await script(broker_scripts().read_events, std::move(args), true);
+Task<RedisBroker::FeedPosition> RedisBroker::feed_position(std::string after) {
+  std::vector<std::string> args{after};
+  const auto reply = co_await script(broker_scripts().feed_position, std::move(args), true);
   const auto& answer = reply.as_array();
   if (answer.at(0).as_string() == "bad") {
     throw BrokerError("broker " + url_ + ": read_events: cursor '" + after + "' was not given by this broker");
   }
-  FeedStep step;
-  step.newest = answer.at(0).as_string();
-  step.batch.gap = answer.at(1).as_string() == "1";
-  for (const auto& entry : answer.at(2).as_array()) step.batch.events.push_back(event_of(entry));
-  step.batch.cursor = step.batch.events.empty() ? after : step.batch.events.back().id;
-  co_return step;
+  co_return FeedPosition{.newest = answer.at(0).as_string(), .gap = answer.at(1).as_string() == "1"};
 }
 
-Task<> RedisBroker::wait_for_event(std::string after, std::size_t max, milliseconds timeout) {
+Task<EventBatch> RedisBroker::wait_for_events(std::string after, std::size_t max, milliseconds timeout) {
   const auto session = this->session();
-  std::vector<std::string> command{"XREAD",   "COUNT",           std::to_string(std::max<std::size_t>(max, 1)),
-                                   "BLOCK",   std::to_string(timeout.count()), "STREAMS",
-                                   prefix_ + "events", "0-" + after};
   const CallOptions options{.timeout = timeout + redis_.timeout};
-  co_await session->feed.call(std::move(command), options);  // events or the timeout: either way, read again
+  const auto reply = co_await session->feed.call(xread(prefix_ + "events", after, max, timeout), options);
+  co_return batch_of(reply, after);  // nil when the block timed out
 }
 
 }  // namespace fluid::redis
