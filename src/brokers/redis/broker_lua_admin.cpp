@@ -64,6 +64,7 @@ redis.call('HSET', key, 'last_slot', ARGV[2])
 if redis.call('HGET', key, 'enabled') == '0' then return false end
 local packed, created = enqueue_run(given_run(3), 0)
 if not created then return false end
+commit()
 return packed
 )lua";
 
@@ -100,7 +101,7 @@ for i = 3, #ARGV do
   end
   counts[#counts + 1] = count
 end
-expire_finals(tonumber(ARGV[2]))
+commit(tonumber(ARGV[2]))
 return counts
 )lua";
 

@@ -5,10 +5,16 @@
 
 namespace fluid::redis {
 
-// ARGV: delay_ms, then the given run (library's given_run).
+// ARGV per run: delay_ms, then the given run (library's given_run).
+// Returns per run {created (1/0), the run packed}.
 const char* const enqueue_lua = R"lua(
-local packed, created = enqueue_run(given_run(2), tonumber(ARGV[1]))
-return {created and 1 or 0, packed}
+local answers = {}
+for i = 1, #ARGV, 11 do
+  local packed, created = enqueue_run(given_run(i + 1), tonumber(ARGV[i]))
+  answers[#answers + 1] = {created and 1 or 0, packed}
+end
+commit()
+return answers
 )lua";
 
 // ARGV: manager_id, lease_ms, max_deliveries, max_runs, retention_ms,
@@ -49,7 +55,7 @@ local function rate_limit_delay(t, done)
 end
 
 local function lease(run, t)
-  local token = str(redis.call('INCR', P .. 'token'))
+  local token = str(next_number('token'))
   local expires = str(NOW + lease_us)
   set(run, 'state', 'running')
   set(run, 'start', NOW_S)
@@ -60,8 +66,8 @@ local function lease(run, t)
   set(run, 'max_deliveries', max_deliveries)
   set(run, 'lease_expires', expires)
   save(run)
-  redis.call('ZADD', LEASES, expires, run.f.id)
-  redis.call('SADD', running_key(run.f.task), run.f.id)
+  member('ZADD', LEASES, expires, run.f.id)
+  member('SADD', running_key(run.f.task), run.f.id)
   t.running = t.running + 1
   claimed[#claimed + 1] = {token, expires, record('state', run, nil)}
 end
@@ -99,27 +105,37 @@ local function settle_or_lease(id, task)
   end
 end
 
-local function head(priority, task)
-  local h = redis.call('ZRANGE', queue_key(priority, task), 0, 0, 'WITHSCORES')
-  if h[1] and tonumber(h[2]) <= due then return {id = h[1], score = tonumber(h[2])} end
-  return false
+-- The due runs at the head of a task's queue, read a window at a time.
+local function due_window(priority, task)
+  local n = math.max(max_runs - #claimed, 1)
+  local found = redis.call('ZRANGEBYSCORE', queue_key(priority, task), '-inf', str(due), 'WITHSCORES', 'LIMIT', 0, n)
+  local heads = {}
+  for i = 1, #found, 2 do heads[#heads + 1] = {id = found[i], score = tonumber(found[i + 1])} end
+  return {heads = heads, next = 1, full = #heads == n}
 end
 -- Merges the tasks' queues of one priority by place, FIFO.
 local function take_from(priority)
-  local heads = {}
-  for _, task in ipairs(tasks) do heads[task] = head(priority, task) end
+  local windows = {}
+  local function head(task)
+    local w = windows[task]
+    if not w or (w.next > #w.heads and w.full) then  -- taken runs are gone: the next window starts at 0
+      w = due_window(priority, task)
+      windows[task] = w
+    end
+    return w.heads[w.next]
+  end
   while #claimed < max_runs and #settled < MAX_SETTLED do
     local best_task, best = nil, nil
     for _, task in ipairs(tasks) do
-      local h = heads[task]
+      local h = head(task)
       if h and (not best or h.score < best.score or (h.score == best.score and h.id < best.id)) then
         best_task, best = task, h
       end
     end
     if not best then return end
+    windows[best_task].next = windows[best_task].next + 1
     redis.call('ZREM', queue_key(priority, best_task), best.id)
     settle_or_lease(best.id, best_task)
-    heads[best_task] = head(priority, best_task)
   end
 end
 for _, priority in ipairs(queues) do take_from(priority) end
@@ -157,7 +173,7 @@ if #claimed == 0 and #settled == 0 then
     for _, task in ipairs(tasks) do redis.call('DEL', wake_key(priority, task)) end
   end
 end
-expire_finals(retention)
+commit(retention)
 return {NOW_S, claimed, settled, next_due, skipped}
 )lua";
 
@@ -183,51 +199,61 @@ end
 return out
 )lua";
 
-// ARGV: run id, token, state, error, retry_in_ms ('' for none), requeue ('1'/'0'), retention_ms.
-// Returns {'ok', the changes packed together} or {'lost', why}.
+// ARGV: retention_ms, then per run: id, token, state, error, retry_in_ms
+// ('' for none), requeue ('1'/'0'). Returns per run {'ok', the changes
+// packed together} or {'lost', why}.
 const char* const finish_lua = R"lua(
-local id, token, state, error, retry_in, requeue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local outcome = state .. '|' .. retry_in .. '|' .. requeue .. '|' .. error
-local run = load_run(id)
-if run and token ~= '0' and run.f.fin_token == token then
-  if run.f.fin_outcome ~= outcome then return {'lost', 'finished with another outcome'} end
-  return {'ok', run.f.fin_changes}
+local function finish(id, token, state, error, retry_in, requeue)
+  local outcome = state .. '|' .. retry_in .. '|' .. requeue .. '|' .. error
+  local run = load_run(id)
+  if run and token ~= '0' and run.f.fin_token == token then
+    if run.f.fin_outcome ~= outcome then return {'lost', 'finished with another outcome'} end
+    return {'ok', run.f.fin_changes}
+  end
+  if not run or run.f.state ~= 'running' or run.f.token ~= token then
+    return {'lost', 'the run belongs to a later attempt or was reaped'}
+  end
+  -- An abort requested meanwhile wins over going back to the queue.
+  local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
+  release_lease(run)
+  local changes = {}
+  local holder = run.f.manager_id
+  local release = state == 'interrupted' and requeue == '1'
+  local retry = state == 'failure' and retry_in ~= ''
+  if release and abort_requested then
+    end_attempt(run, 'aborted', abort_reason, holder)
+    make_final(run, changes)
+  elseif release then
+    end_attempt(run, 'interrupted', error, holder)
+    local deliveries = tonumber(run.f.deliveries)
+    if deliveries > 0 then set(run, 'deliveries', str(deliveries - 1)) end  -- a graceful release is no delivery
+    mark_requeued(run, changes)
+    queue_again(run, run.f.place, changes)
+  elseif retry and not abort_requested then
+    end_attempt(run, 'failure', error, holder)
+    mark_requeued(run, changes)
+    set(run, 'retry_attempt', str(tonumber(run.f.retry_attempt) + 1))
+    set(run, 'deliveries', '0')  -- a retry is a new attempt, not a redelivery
+    local at = str(NOW + tonumber(retry_in) * 1000)
+    set(run, 'execute_after', at)
+    queue_again(run, at, changes)
+  else
+    end_attempt(run, state, error, holder)
+    make_final(run, changes)
+  end
+  local packed = pack(changes)
+  set(run, 'fin_token', token)
+  set(run, 'fin_outcome', outcome)
+  set(run, 'fin_changes', packed)
+  save(run)
+  return {'ok', packed}
 end
-if not run or run.f.state ~= 'running' or run.f.token ~= token then
-  return {'lost', 'the run belongs to a later attempt or was reaped'}
+local answers = {}
+for i = 2, #ARGV, 6 do
+  answers[#answers + 1] = finish(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5])
 end
--- An abort requested meanwhile wins over going back to the queue.
-local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
-release_lease(run)
-local changes = {}
-local holder = run.f.manager_id
-local release = state == 'interrupted' and requeue == '1'
-local retry = state == 'failure' and retry_in ~= ''
-if release and abort_requested then
-  end_attempt(run, 'aborted', abort_reason, holder)
-  make_final(run, changes)
-elseif release then
-  end_attempt(run, 'interrupted', error, holder)
-  local deliveries = tonumber(run.f.deliveries)
-  if deliveries > 0 then set(run, 'deliveries', str(deliveries - 1)) end  -- a graceful release is no delivery
-  mark_requeued(run, changes)
-  queue_again(run, run.f.place, changes)
-elseif retry and not abort_requested then
-  end_attempt(run, 'failure', error, holder)
-  mark_requeued(run, changes)
-  set(run, 'retry_attempt', str(tonumber(run.f.retry_attempt) + 1))
-  set(run, 'deliveries', '0')  -- a retry is a new attempt, not a redelivery
-  local at = str(NOW + tonumber(retry_in) * 1000)
-  set(run, 'execute_after', at)
-  queue_again(run, at, changes)
-else
-  end_attempt(run, state, error, holder)
-  make_final(run, changes)
-end
-local packed = pack(changes)
-redis.call('HSET', run_key(id), 'fin_token', token, 'fin_outcome', outcome, 'fin_changes', packed)
-expire_finals(tonumber(ARGV[7]))
-return {'ok', packed}
+commit(tonumber(ARGV[1]))
+return answers
 )lua";
 
 // ARGV: manager_id, retention_ms. Returns the changes.
@@ -255,7 +281,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW_S)) do
     end
   end
 end
-expire_finals(tonumber(ARGV[2]))
+commit(tonumber(ARGV[2]))
 return changes
 )lua";
 
@@ -275,7 +301,7 @@ elseif run.f.state == 'running' and run.f.abort_requested ~= '1' then
   save(run)
   record('abort', run, changes, {error = reason, manager_id = manager_id})
 end
-expire_finals(tonumber(ARGV[4]))
+commit(tonumber(ARGV[4]))
 return {'ok', changes}
 )lua";
 

@@ -2,6 +2,12 @@
 // run is loaded, changed and written back, and the steps several scripts
 // share (an attempt's end, a final run, a requeue, a wake-up, an event).
 // docs/tasks-redis.md describes the layout these functions build.
+//
+// A script changes its runs and counters in Lua and writes them at its end
+// (commit): each run touched one HSET however many steps changed it, each
+// counter one GET and one SET, each set or wake-up list one command for all
+// its members. A batch of runs then costs Redis a few commands a run, not a
+// dozen; what is read in between comes from the script's own copies.
 
 #include "brokers/redis/broker_lua.hpp"
 
@@ -12,8 +18,10 @@ redis.replicate_commands()
 local P = KEYS[1]
 local clock = redis.call('TIME')
 local NOW = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
--- Numbers go to Redis as integer text: Lua's own tostring keeps 14 digits.
-local function str(x) return string.format('%.0f', x) end
+-- Numbers go to Redis as integer text: Lua's own tostring keeps 14 digits,
+-- and '%.0f' of a 16-digit number takes glibc's multi-precision path (a
+-- tenth of the broker's time in a W7 profile); every number here is whole.
+local function str(x) return string.format('%d', x) end
 local NOW_S = str(NOW)
 local EVENTS_KEPT = '10000'
 local WAKES_KEPT = 255
@@ -27,36 +35,111 @@ local function queue_key(priority, task) return P .. 'queue:' .. priority .. ':'
 local function wake_key(priority, task) return P .. 'wake:' .. priority .. ':' .. task end
 local function running_key(task) return P .. 'running:' .. task end
 
--- A run is {f = its hash's fields, dirty = the fields changed since loaded}.
+-- A run is {f = its hash's fields, dirty = the fields changed since
+-- loaded}, loaded once a script: a second step on it sees the first's changes.
+local RUNS, TOUCHED = {}, {}
 local function load_run(id)
+  if RUNS[id] then return RUNS[id] end
   local flat = redis.call('HGETALL', run_key(id))
   if #flat == 0 then return nil end
   local f = {}
   for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
-  return {f = f, dirty = {}}
+  RUNS[id] = {f = f, dirty = {}}
+  return RUNS[id]
 end
+-- A field set to the value it holds is not written again.
 local function set(run, field, value)
+  if run.f[field] == value then return end
   run.f[field] = value
   run.dirty[field] = true
 end
+-- Marks the run to be written at commit().
 local function save(run)
-  local args = {}
-  for field in pairs(run.dirty) do
-    args[#args + 1] = field
-    args[#args + 1] = run.f[field]
+  if not run.saved then
+    run.saved = true
+    TOUCHED[#TOUCHED + 1] = run
   end
-  if #args > 0 then redis.call('HSET', run_key(run.f.id), unpack(args)) end
-  run.dirty = {}
+  RUNS[run.f.id] = run
+end
+local function write_runs()
+  for _, run in ipairs(TOUCHED) do
+    local args, n = {}, 0
+    for field in pairs(run.dirty) do
+      args[n + 1], args[n + 2] = field, run.f[field]
+      n = n + 2
+    end
+    if n > 0 then redis.call('HSET', run_key(run.f.id), unpack(args)) end
+    run.dirty, run.saved = {}, false
+  end
+  TOUCHED = {}
+end
+
+-- Counters (event numbers, fencing tokens, queue places) are read on first
+-- use and written back at commit().
+local COUNTERS = {}
+local function counter(name)
+  if not COUNTERS[name] then COUNTERS[name] = {value = tonumber(redis.call('GET', P .. name) or '0')} end
+  return COUNTERS[name]
+end
+local function next_number(name)
+  local c = counter(name)
+  c.value, c.changed = c.value + 1, true
+  return c.value
+end
+local function write_counters()
+  for name, c in pairs(COUNTERS) do
+    if c.changed then redis.call('SET', P .. name, str(c.value)) end
+    c.changed = false
+  end
+end
+
+-- Members added to or removed from a set or sorted set, one command a key
+-- at commit(); a key switching between adding and removing is written
+-- before the switch, so the order of the steps holds.
+local MEMBERS, MEMBER_KEYS = {}, {}
+local function write_members(key)
+  local m = MEMBERS[key]
+  if m then
+    for first = 1, #m.args, 1000 do  -- unpack() is bounded by Lua's stack; even, for score-member pairs
+      redis.call(m.command, key, unpack(m.args, first, math.min(first + 999, #m.args)))
+    end
+  end
+  MEMBERS[key] = nil
+end
+local function member(command, key, ...)
+  local m = MEMBERS[key]
+  if m and m.command ~= command then
+    write_members(key)
+    m = nil
+  end
+  if not m then
+    m = {command = command, args = {}}
+    MEMBERS[key] = m
+    MEMBER_KEYS[#MEMBER_KEYS + 1] = key
+  end
+  for _, arg in ipairs({...}) do m.args[#m.args + 1] = arg end
+end
+local function write_all_members()
+  for _, key in ipairs(MEMBER_KEYS) do write_members(key) end
+  MEMBER_KEYS = {}
 end
 -- Records travel packed, one string each: every value as its length, ':',
 -- the value. An event or an answer is then one bulk string instead of a
 -- name and a value per field, which Redis and Lua convert one by one.
+-- The length prefixes, each formatted once a script (a number in
+-- table.concat is one sprintf).
+local PREFIXES = {}
 local function pack(values)
-  local parts, n = {}, 0
+  local parts = {}
   for i = 1, #values do
     local value = values[i]
-    parts[n + 1], parts[n + 2], parts[n + 3] = #value, ':', value
-    n = n + 3
+    local length = #value
+    local prefix = PREFIXES[length]
+    if not prefix then
+      prefix = length .. ':'
+      PREFIXES[length] = prefix
+    end
+    parts[2 * i - 1], parts[2 * i] = prefix, value
   end
   return table.concat(parts)
 end
@@ -69,7 +152,7 @@ end
 
 -- Event ids are 0-<n>, n counting events, so a reader sees a gap as a jump.
 local function event(kind, packed)
-  local n = redis.call('INCR', P .. 'event_seq')
+  local n = next_number('event_seq')
   redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', kind, 'run', packed)
 end
 local function record(kind, run, changes, overrides)
@@ -81,24 +164,38 @@ end
 
 -- One token per run that became claimable: a consumer blocked on the list
 -- wakes; the list is bounded, and an empty claim clears its lists.
+local WAKES, WAKE_KEYS = {}, {}
 local function wake(priority, task)
   local key = wake_key(priority, task)
-  redis.call('LPUSH', key, '1')
-  redis.call('LTRIM', key, 0, WAKES_KEPT - 1)
+  if not WAKES[key] then
+    WAKES[key] = 0
+    WAKE_KEYS[#WAKE_KEYS + 1] = key
+  end
+  WAKES[key] = WAKES[key] + 1
+end
+local function write_wakes()
+  for _, key in ipairs(WAKE_KEYS) do
+    local tokens = {}
+    for i = 1, math.min(WAKES[key], WAKES_KEPT) do tokens[i] = '1' end
+    redis.call('LPUSH', key, unpack(tokens))
+    redis.call('LTRIM', key, 0, WAKES_KEPT - 1)
+  end
+  WAKES, WAKE_KEYS = {}, {}
 end
 
 -- Places order a queue: immediate runs by a strictly increasing clock
 -- reading, delayed ones by their due time. Every place up to the last
 -- immediate one is claimable, so a clock reading repeated (or stepped back)
 -- delays nothing.
-local function last_place() return tonumber(redis.call('GET', P .. 'place') or '0') end
 local function immediate_place()
-  local place = math.max(NOW, last_place() + 1)
-  redis.call('SET', P .. 'place', str(place))
-  return place
+  local c = counter('place')
+  c.value, c.changed = math.max(NOW, c.value + 1), true
+  return c.value
 end
-local function claimable_until() return math.max(NOW, last_place()) end
+local function claimable_until() return math.max(NOW, counter('place').value) end
 
+-- A task's last run, written at commit().
+local LAST_RUNS, LAST_RUN_TASKS = {}, {}
 local function end_attempt(run, state, error, manager_id)
   set(run, 'state', state)
   set(run, 'end', NOW_S)
@@ -106,8 +203,15 @@ local function end_attempt(run, state, error, manager_id)
   set(run, 'manager_id', manager_id)
   local duration = 0
   if run.f.start ~= '' then duration = NOW - tonumber(run.f.start) end
-  redis.call('HSET', task_key(run.f.task), 'last_run_end', NOW_S, 'last_run_state', state,
-             'last_run_duration', str(duration))
+  if not LAST_RUNS[run.f.task] then LAST_RUN_TASKS[#LAST_RUN_TASKS + 1] = run.f.task end
+  LAST_RUNS[run.f.task] = {state, str(duration)}
+end
+local function write_last_runs()
+  for _, task in ipairs(LAST_RUN_TASKS) do
+    local last = LAST_RUNS[task]
+    redis.call('HSET', task_key(task), 'last_run_end', NOW_S, 'last_run_state', last[1], 'last_run_duration', last[2])
+  end
+  LAST_RUNS, LAST_RUN_TASKS = {}, {}
 end
 
 -- Final runs expire after the retention, set once the script wrote them all.
@@ -117,9 +221,20 @@ local function make_final(run, changes)
   FINALS[#FINALS + 1] = run.f.id
   record('state', run, changes)
 end
-local function expire_finals(retention_ms)
-  local at = str(math.floor(NOW / 1000 + retention_ms) - 1)
-  for _, id in ipairs(FINALS) do redis.call('PEXPIREAT', run_key(id), at) end
+
+-- Writes what the script's steps changed; every script that changes runs
+-- ends with it (`retention_ms` for the runs made final).
+local function commit(retention_ms)
+  write_runs()
+  write_counters()
+  write_all_members()
+  write_wakes()
+  write_last_runs()
+  if #FINALS > 0 then
+    local at = str(math.floor(NOW / 1000 + retention_ms) - 1)
+    for _, id in ipairs(FINALS) do redis.call('PEXPIREAT', run_key(id), at) end
+    FINALS = {}
+  end
 end
 
 local function mark_requeued(run, changes)
@@ -136,13 +251,13 @@ local function queue_again(run, place, changes)
   set(run, 'error', '')
   set(run, 'place', place)
   save(run)
-  redis.call('ZADD', queue_key(run.f.priority, run.f.task), place, run.f.id)
+  member('ZADD', queue_key(run.f.priority, run.f.task), place, run.f.id)
   record('state', run, changes)
   wake(run.f.priority, run.f.task)
 end
 local function release_lease(run)
-  redis.call('ZREM', LEASES, run.f.id)
-  redis.call('SREM', running_key(run.f.task), run.f.id)
+  member('ZREM', LEASES, run.f.id)
+  member('SREM', running_key(run.f.task), run.f.id)
   set(run, 'abort_requested', '0')
   set(run, 'abort_reason', '')
 end
@@ -157,6 +272,7 @@ local function given_run(first)
   return run
 end
 -- Returns the run, packed, and whether it was created.
+local KNOWN_TASKS = {}
 local function enqueue_run(run, delay_ms)
   local known = load_run(run.f.id)
   if known then return packed_run(known), false end
@@ -175,8 +291,11 @@ local function enqueue_run(run, delay_ms)
   local place = (after and after > NOW) and after or immediate_place()
   set(run, 'place', str(place))
   save(run)
-  redis.call('SADD', TASKS, run.f.task)
-  redis.call('ZADD', queue_key(run.f.priority, run.f.task), str(place), run.f.id)
+  if not KNOWN_TASKS[run.f.task] then
+    KNOWN_TASKS[run.f.task] = true
+    member('SADD', TASKS, run.f.task)
+  end
+  member('ZADD', queue_key(run.f.priority, run.f.task), str(place), run.f.id)
   local packed = record('state', run, nil)
   wake(run.f.priority, run.f.task)
   return packed, true

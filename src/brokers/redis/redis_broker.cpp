@@ -29,7 +29,15 @@ std::string maxmemory_policy(const std::string& info) {
 }  // namespace
 
 RedisBroker::RedisBroker(RedisUrl redis, std::vector<TaskPriority> queues, std::string url)
-    : redis_(std::move(redis)), queues_(std::move(queues)), url_(std::move(url)), prefix_("{" + redis_.name + "}:") {}
+    : redis_(std::move(redis)),
+      queues_(std::move(queues)),
+      url_(std::move(url)),
+      prefix_("{" + redis_.name + "}:"),
+      enqueues_([this](std::vector<std::string> args) { return script(broker_scripts().enqueue, std::move(args), true); }),
+      finishes_([this](std::vector<std::string> args) {
+        args.insert(args.begin(), retention_ms());
+        return script(broker_scripts().finish, std::move(args), true);
+      }) {}
 
 RedisBroker::~RedisBroker() = default;
 
@@ -140,7 +148,7 @@ Task<std::pair<TaskRun, bool>> RedisBroker::enqueue(TaskRun run, std::chrono::mi
   if (run.task.empty()) throw FluidError("enqueue: run '" + run.id + "' without a task");
   std::vector<std::string> args{std::to_string(std::max<long long>(delay.count(), 0))};
   append_given_run(args, run);
-  const auto reply = co_await script(broker_scripts().enqueue, std::move(args), true);
+  const auto reply = co_await enqueues_.call(std::move(args));
   const auto& answer = reply.as_array();
   co_return std::pair{run_of_packed(answer.at(1).as_string()), answer.at(0).as_integer() == 1};
 }
@@ -176,9 +184,8 @@ Task<std::vector<TaskRun>> RedisBroker::finish(Lease lease, Outcome outcome) {
                                 std::string(to_string(outcome.state)),
                                 outcome.error,
                                 outcome.retry_in ? std::to_string(outcome.retry_in->count()) : "",
-                                outcome.requeue ? "1" : "0",
-                                retention_ms()};
-  const auto reply = co_await script(broker_scripts().finish, std::move(args), true);
+                                outcome.requeue ? "1" : "0"};
+  const auto reply = co_await finishes_.call(std::move(args));
   const auto& answer = reply.as_array();
   if (answer.at(0).as_string() != "ok") {
     brokers::throw_lease_lost(lease, answer.at(1).as_string());

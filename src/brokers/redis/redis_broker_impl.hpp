@@ -2,6 +2,7 @@
 // The Redis broker's class, shared by its two source files.
 
 #include "brokers/redis/broker_session.hpp"
+#include "brokers/redis/script_batch.hpp"
 #include "brokers/redis/url.hpp"
 #include "fluid/tasks/broker.hpp"
 
@@ -83,6 +84,9 @@ class RedisBroker final : public TaskBroker {
   const std::string prefix_;  // "{name}:": every key of the namespace
   mutable std::mutex mutex_;  // guards session_
   std::shared_ptr<BrokerSession> session_;
+  // Concurrent enqueues and finishes go to Redis together (group commit).
+  ScriptBatch enqueues_;
+  ScriptBatch finishes_;
 };
 
 }  // namespace fluid::redis
