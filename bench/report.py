@@ -221,6 +221,8 @@ def w7_rows(t, lines):
     t.add("W7 Redis commands per run", "cmds", pick("W7", "fluid", "commands_per_run"),
           pick("W7", "celery", "commands_per_run"), "info", "info",
           "INFO commandstats, Lua's calls included; floor column: Celery")
+    t.add("W7 requests per run (clients to Redis)", "reqs", pick("W7", "fluid", "requests_per_run"), None,
+          "<= 4", lambda f, fl, r: f <= 4, "EVALSHA, XREAD, BLPOP and set-up; pipelined ones share round trips")
     t.add("W7 queue-to-start at half load, p99", "ms", pick("W7latency", "fluid", "p99_ms"), None, "< 10 ms",
           lambda f, fl, r: f < 10, "a steady trickle at half the measured rate")
 
