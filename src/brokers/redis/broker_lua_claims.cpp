@@ -151,7 +151,8 @@ if #claimed < max_runs then
     end
   end
   if best then
-    local after = redis.call('HGET', run_key(best.id), 'execute_after')
+    local run = load_run(best.id)  -- this script's copy: a rate-limited retry changed it
+    local after = run and run.f.execute_after
     next_due = (after and after ~= '') and after or str(best.score)
   end
   for _, task in ipairs(sorted_tasks()) do

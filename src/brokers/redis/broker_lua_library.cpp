@@ -151,9 +151,18 @@ local function packed_run(run, overrides)
 end
 
 -- Event ids are 0-<n>, n counting events, so a reader sees a gap as a jump.
+-- Appended at commit(), with the counter: a script failing half-way (bad
+-- data) then leaves no event behind a counter that did not move.
+local EVENTS_PENDING = {}
 local function event(kind, packed)
-  local n = next_number('event_seq')
-  redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', kind, 'run', packed)
+  EVENTS_PENDING[#EVENTS_PENDING + 1] = {kind, packed}
+end
+local function write_events()
+  for _, e in ipairs(EVENTS_PENDING) do
+    local n = next_number('event_seq')
+    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', e[1], 'run', e[2])
+  end
+  EVENTS_PENDING = {}
 end
 local function record(kind, run, changes, overrides)
   local packed = packed_run(run, overrides)
@@ -226,6 +235,7 @@ end
 -- ends with it (`retention_ms` for the runs made final).
 local function commit(retention_ms)
   write_runs()
+  write_events()
   write_counters()
   write_all_members()
   write_wakes()

@@ -1,14 +1,16 @@
 #include "brokers/redis/script_batch.hpp"
 
 #include "fluid/tasks/errors.hpp"
-#include "tasks/cancellation.hpp"
 
-#include <boost/asio/error.hpp>
-#include <boost/system/system_error.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 
 namespace fluid::redis {
+
+namespace asio = boost::asio;
 
 ScriptBatch::ScriptBatch(Send send, std::size_t max_batch)
     : send_(std::move(send)), state_(std::make_shared<State>(max_batch)) {}
@@ -53,7 +55,7 @@ Task<Reply> ScriptBatch::call(std::vector<std::string> args) {
 
 Task<> ScriptBatch::lead(Requests batch, std::shared_ptr<Request> own) {
   // A leader whose frame is destroyed while it waits (its loop torn down)
-  // hands the batch on as a cancelled one does, so no other caller hangs.
+  // hands the batch on, so no other caller hangs.
   struct Abandoned {
     std::shared_ptr<State> state;
     Requests& batch;
@@ -61,8 +63,7 @@ Task<> ScriptBatch::lead(Requests batch, std::shared_ptr<Request> own) {
     bool settled = false;
     ~Abandoned() {
       if (settled) return;
-      const boost::system::system_error aborted(boost::asio::error::operation_aborted);
-      state->settle(batch, own, Reply{}, std::make_exception_ptr(aborted));
+      state->hand_on(batch, own);
       state->sent.notify_all();
     }
   } abandoned{state_, batch, own};
@@ -71,12 +72,17 @@ Task<> ScriptBatch::lead(Requests batch, std::shared_ptr<Request> own) {
   try {
     std::vector<std::string> args;
     for (const auto& request : batch) args.insert(args.end(), request->args.begin(), request->args.end());
-    reply = co_await send_(std::move(args));
+    // Not cancellable: the batch holds other callers' requests, and a script
+    // abandoned on the wire may still run, so sending it again could answer
+    // "already there" to an enqueue that created its run.
+    const auto executor = co_await asio::this_coro::executor;
+    reply = co_await asio::co_spawn(executor, send_(std::move(args)),
+                                    asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
   } catch (...) {
     error = std::current_exception();
   }
   abandoned.settled = true;
-  state_->settle(batch, own, std::move(reply), std::move(error));
+  state_->settle(batch, std::move(reply), std::move(error));
   state_->sent.notify_all();
 }
 
@@ -88,20 +94,19 @@ ScriptBatch::Requests ScriptBatch::State::take_batch() {
   return batch;
 }
 
-void ScriptBatch::State::settle(Requests& batch, const std::shared_ptr<Request>& own, Reply reply,
-                                std::exception_ptr error) {
+void ScriptBatch::State::hand_on(Requests& batch, const std::shared_ptr<Request>& own) {
+  // The others go in the next batch, ahead of what queued since; those
+  // whose callers left meanwhile, and the leader's own, are dropped.
   std::lock_guard lock(mutex);
   sending = false;
-  if (error && detail::is_cancellation(error)) {
-    // The leader's own cancellation is no answer for the others: they go in
-    // the next batch, ahead of what queued since; those whose callers left
-    // meanwhile are dropped.
-    own->error = error;
-    own->done = true;
-    std::erase_if(batch, [&](const auto& request) { return request == own || request->abandoned; });
-    queued.insert(queued.begin(), batch.begin(), batch.end());
-    return;
-  }
+  std::erase_if(batch, [&](const auto& request) { return request == own || request->abandoned; });
+  std::erase(queued, own);
+  queued.insert(queued.begin(), batch.begin(), batch.end());
+}
+
+void ScriptBatch::State::settle(Requests& batch, Reply reply, std::exception_ptr error) {
+  std::lock_guard lock(mutex);
+  sending = false;
   if (!error && (reply.type != Reply::Type::array || reply.elements.size() != batch.size())) {
     error = std::make_exception_ptr(BrokerError("Redis broker: a batch of " + std::to_string(batch.size()) +
                                                 " requests answered with " + reply.describe()));

@@ -34,9 +34,14 @@ class ScriptBatch {
   /// the request's own answer.
   /// @throws what sending the batch threw; BrokerError when the answer is
   ///         not one element per request. A call cancelled before its batch
-  ///         left is not sent; one cancelled after has its answer dropped.
-  ///         The scripts batched must be idempotent: when the caller leading
-  ///         a batch is cancelled, the others go again in the next one.
+  ///         left is not sent; one cancelled while its batch is on the wire
+  ///         has its answer dropped, and the caller sending that batch waits
+  ///         for its answer (the call's timeout bounds it). The scripts must
+  ///         be idempotent: a batch whose sender's loop is destroyed on the
+  ///         wire goes again.
+  /// @warning The answer reaches the others through the sending caller's
+  ///          executor: a loop that stops (without being destroyed) while
+  ///          its call sends a batch holds up the callers of that batch.
   [[nodiscard]] Task<Reply> call(std::vector<std::string> args);
 
  private:
@@ -58,8 +63,9 @@ class ScriptBatch {
     bool sending = false;  // guarded by mutex
     detail::Notifier sent;
 
-    Requests take_batch();                     // under mutex
-    void settle(Requests& batch, const std::shared_ptr<Request>& own, Reply reply, std::exception_ptr error);
+    Requests take_batch();  // under mutex
+    void settle(Requests& batch, Reply reply, std::exception_ptr error);
+    void hand_on(Requests& batch, const std::shared_ptr<Request>& own);
     void abandon(const std::shared_ptr<Request>& request);
   };
 

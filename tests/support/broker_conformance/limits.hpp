@@ -112,6 +112,20 @@ TEST_P(BrokerConformance, RunAtTheLimitWithARateLimitRetryStaysQueuedDelayedWith
   });
 }
 
+TEST_P(BrokerConformance, ADelayedRunMetAtTheLimitIsNextDueAtItsRetryNotItsFirstDelay) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    co_await broker->register_tasks(registrations(registration("a", 1, fixed_policy(2, 60s))));
+    co_await broker->enqueue(make_run_with_id("a", "r1"), 0ms);
+    const auto [held, lease] = co_await claim_one(*broker, "a");
+    co_await broker->enqueue(make_run_with_id("a", "r2"), 50ms);
+    const auto met = co_await broker->claim(waiting_claim_of(names("a")));  // r2 due, r1 holds the slot
+    const auto& retried = only(met.settled);
+    EXPECT_EQ(retried.rate_limit_attempt, 1u);
+    EXPECT_EQ(met.next_due, retried.execute_after);
+  });
+}
+
 TEST_P(BrokerConformance, RateLimitRetryIsDueAtItsDelayThenEndsRateLimitedWhenAttemptsRunOut) {
   run([&]() -> Task<> {
     auto broker = co_await open_broker();
