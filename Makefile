@@ -9,7 +9,8 @@
 #   make asan    build + test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan    build + test under ThreadSanitizer
 #   make stress  a long stress run in the dev tree: STRESS_SEQUENCES (50000,
-#                a few minutes) random lifecycle sequences, seed STRESS_SEED
+#                a few minutes) random lifecycle sequences, seed STRESS_SEED;
+#                then the Redis kill test with REDIS_T2_RUNS (10000) runs
 #   make fuzz    build the libFuzzer targets with clang (build/fuzz) and run
 #                each for FUZZ_SECONDS (60)
 #   make memcheck  every example under valgrind memcheck (the dev build's)
@@ -75,10 +76,13 @@ bench: build-release
 
 # `make test` runs the stress test's short round; this is the long one.
 STRESS_SEQUENCES ?= 50000
+REDIS_T2_RUNS ?= 10000
 stress: configure-dev
-	$(CMAKE) --build --preset dev --parallel $(JOBS) --target stress_test
+	$(CMAKE) --build --preset dev --parallel $(JOBS) --target stress_test redis_processes_test
 	FLUID_STRESS_SEQUENCES=$(STRESS_SEQUENCES) $(if $(STRESS_SEED),FLUID_STRESS_SEED=$(STRESS_SEED)) \
 	  build/dev/tests/stress_test
+	FLUID_REDIS_T2_RUNS=$(REDIS_T2_RUNS) build/dev/tests/redis_processes_test \
+	  --gtest_filter='RedisProcesses.NoRunIsLostWhileAConsumerIsKilledEveryTwoSeconds'
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

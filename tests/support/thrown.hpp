@@ -55,4 +55,14 @@ Task<std::string> error_of(Awaitable task) {
   co_return "";
 }
 
+/// The what() of the exception `error` holds, or "" for none.
+inline std::string message_of(const std::exception_ptr& error) {
+  try {
+    if (error) std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace fluid::test

@@ -8,6 +8,7 @@
 #include "brokers/redis/errors.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/redis_server.hpp"
+#include "support/thrown.hpp"
 
 #include <fluid/detail/notifier.hpp>
 #include <fluid/detail/when_all.hpp>
@@ -98,14 +99,7 @@ struct Pending {
     const bool ended = co_await done_changed.wait_until(finished, detail::deadline_after(patience));
     EXPECT_TRUE(ended) << "the call did not end within " << patience.count() << "s";
   }
-  std::string error_text() const {
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      return e.what();
-    }
-    return "";
-  }
+  std::string error_text() const { return fluid::test::message_of(error); }
 };
 
 // Starts `call` and returns once the proxy has passed `marker` (a word of

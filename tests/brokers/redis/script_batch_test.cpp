@@ -4,6 +4,8 @@
 
 #include "brokers/redis/script_batch.hpp"
 
+#include "support/thrown.hpp"
+
 #include "fluid/tasks/errors.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -83,14 +85,7 @@ struct Call {
                      done = true;
                    }));
   }
-  std::string error_text() const {
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      return e.what();
-    }
-    return "";
-  }
+  std::string error_text() const { return fluid::test::message_of(error); }
 };
 
 class ScriptBatchTest : public testing::Test {
