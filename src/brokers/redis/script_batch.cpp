@@ -87,6 +87,7 @@ Task<> ScriptBatch::lead(Requests batch, std::shared_ptr<Request> own) {
 }
 
 ScriptBatch::Requests ScriptBatch::State::take_batch() {
+  if (queued.empty()) return {};  // a request neither queued nor done is on the wire
   sending = true;
   const auto taken = queued.begin() + static_cast<std::ptrdiff_t>(std::min(queued.size(), max_batch));
   Requests batch(queued.begin(), taken);
