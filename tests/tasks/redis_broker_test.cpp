@@ -5,6 +5,8 @@
 #include "support/broker_conformance.hpp"
 #include "support/redis_server.hpp"
 
+#include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -32,6 +34,44 @@ std::string redis_url(const std::string& ns, const std::string& query) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Redis, BrokerConformance, ::testing::Values(BrokerTarget{"redis", &redis_url, &why_no_redis}),
+                         target_name);
+
+/// What only the Redis broker can meet: its keys changed behind its back.
+class RedisOnly : public BrokerConformance {
+ protected:
+  /// Runs `command` (redis-cli's arguments) against the suite's server.
+  static void redis_cli(const std::string& command) {
+    const auto line = "redis-cli -p " + std::to_string(shared_server().port()) + " " + command + " >/dev/null";
+    ASSERT_EQ(std::system(line.c_str()), 0) << line;
+  }
+  /// The key prefix of this test's namespace: "{name}:".
+  std::string prefix() const {
+    const auto query = url();
+    return "{" + query.substr(query.find("name=") + 5) + "}:";
+  }
+};
+
+TEST_P(RedisOnly, AFeedWhoseStreamWasDeletedReportsOneGapThenWaitsForNewEvents) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    const std::string start = co_await feed_now(*broker);
+    co_await broker->enqueue(make_run_with_id("a", "lost"), 0ms);
+    redis_cli("DEL '" + prefix() + "events'");  // the counter stays: its events are gone
+    const auto lost = co_await broker->read_events(start, 10, 0ms);
+    EXPECT_TRUE(lost.gap);
+    EXPECT_TRUE(lost.events.empty());
+    const auto began = std::chrono::steady_clock::now();
+    const auto quiet = co_await broker->read_events(lost.cursor, 10, 300ms);  // nothing new: it waits
+    EXPECT_FALSE(quiet.gap);
+    EXPECT_GE(std::chrono::steady_clock::now() - began, 250ms);
+    co_await broker->enqueue(make_run_with_id("a", "next"), 0ms);
+    const auto next = co_await broker->read_events(quiet.cursor, 10, 0ms);
+    EXPECT_FALSE(next.gap);
+    EXPECT_EQ(describe(next.events), names("queued:next"));
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Redis, RedisOnly, ::testing::Values(BrokerTarget{"redis", &redis_url, &why_no_redis}),
                          target_name);
 
 }  // namespace fluid::test

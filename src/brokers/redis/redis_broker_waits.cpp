@@ -62,13 +62,17 @@ ClaimResult claim_result_of(const std::vector<Reply>& answer) {
   return result;
 }
 
+[[noreturn]] void throw_foreign_cursor(const std::string& url, const std::string& cursor) {
+  throw BrokerError("broker " + url + ": read_events: cursor '" + cursor + "' was not given by this broker");
+}
+
 /// A cursor as the feed gives it: decimal digits.
 /// @throws BrokerError for anything else.
 std::string checked_cursor(const std::string& url, const std::string& cursor) {
   std::uint64_t value = 0;
   const auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
   if (cursor.empty() || error != std::errc{} || end != cursor.data() + cursor.size()) {
-    throw BrokerError("broker " + url + ": read_events: cursor '" + cursor + "' was not given by this broker");
+    throw_foreign_cursor(url, cursor);
   }
   return std::to_string(value);
 }
@@ -163,11 +167,14 @@ Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, mi
       auto batch = batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after);
       if (!batch.events.empty()) co_return batch;
     }
-    // Nothing after the cursor: is it one this broker gave, were events dropped?
+    // Nothing after the cursor: is it one this broker gave, were events
+    // dropped? A gap with nothing left after it (the stream itself gone)
+    // moves the cursor to the newest event, so the next read waits instead
+    // of reporting the same gap at once, again and again.
     const auto position = co_await feed_position(after);
     const auto remaining = std::chrono::ceil<milliseconds>(deadline - SteadyClock::now());
     if (position.gap || max == 0 || remaining <= milliseconds::zero()) {
-      co_return EventBatch{.events = {}, .cursor = after, .gap = position.gap};
+      co_return EventBatch{.events = {}, .cursor = position.gap ? position.newest : after, .gap = position.gap};
     }
     auto batch = co_await wait_for_events(after, max, remaining);
     if (!batch.events.empty()) co_return batch;
@@ -178,9 +185,7 @@ Task<RedisBroker::FeedPosition> RedisBroker::feed_position(std::string after) {
   std::vector<std::string> args{after};
   const auto reply = co_await script(broker_scripts().feed_position, std::move(args), true);
   const auto& answer = reply.as_array();
-  if (answer.at(0).as_string() == "bad") {
-    throw BrokerError("broker " + url_ + ": read_events: cursor '" + after + "' was not given by this broker");
-  }
+  if (answer.at(0).as_string() == "bad") throw_foreign_cursor(url_, after);
   co_return FeedPosition{.newest = answer.at(0).as_string(), .gap = answer.at(1).as_string() == "1"};
 }
 
