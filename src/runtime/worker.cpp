@@ -178,18 +178,18 @@ bool is_cancellation(const std::exception_ptr& error) {
   }
 }
 
-// Records whether `failure`, just caught, is the worker's own or its reaction
-// to a forced stop: anything thrown before the force is its own; after it,
-// only what on_shutdown() (which runs with the cancellation reset) throws,
-// except the re-cancel of a cleanup stuck past the grace period.
-void note_failure(WorkerCore& core, const std::exception_ptr& failure, bool in_cleanup) {
+// Whose a failure is: anything thrown before a forced stop is the worker's
+// own; after it, only what on_shutdown() (which runs with the cancellation
+// reset) throws, except the re-cancel of a cleanup stuck past the grace
+// period. note_cleanup_failure() records it for on_shutdown()'s.
+void note_cleanup_failure(WorkerCore& core, const std::exception_ptr& failure) {
   std::lock_guard lock(core.mutex);
-  core.outcome.own_failure = !core.outcome.forced || (in_cleanup && !is_cancellation(failure));
+  core.outcome.own_failure = !core.outcome.forced || !is_cancellation(failure);
 }
 
 // Carries `failure`, just caught from on_startup() or run(), to the worker's
 // end in its outcome, not in the lifecycle's frame (which stays allocated
-// while the worker runs), noting whose it is as note_failure() does.
+// while the worker runs): its own unless the worker was forced already.
 void carry_failure(WorkerCore& core, std::exception_ptr failure, bool at_startup) {
   std::lock_guard lock(core.mutex);
   core.outcome.own_failure = !core.outcome.forced;
@@ -420,7 +420,7 @@ Task<> Worker::run_on_shutdown(WorkerCore& core) {
     }
     if (replaces) {
       failure = error;
-      note_failure(core, failure, true);
+      note_cleanup_failure(core, failure);
     } else if (error != failure) {  // a group rethrows the failure that stopped it: not news
       logger()->error("{}: on_shutdown() failed after an earlier error: {}", core.name, error_message(error));
     }
