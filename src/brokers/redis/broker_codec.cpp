@@ -28,6 +28,82 @@ unsigned count_of(std::string_view what, std::string_view text) {
   return static_cast<unsigned>(value);
 }
 
+// MessagePack: a count below `small_limit` rides in the type byte
+// (`small | count`), a larger one follows it big-endian, in the smallest
+// form that holds it (arrays: 16 or 32 bits; strings: 8, 16 or 32).
+enum class Sized { array, string };
+
+void append_big_endian(std::string& out, std::size_t value, int bytes) {
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+}
+
+void append_header(std::string& out, std::size_t count, unsigned small, std::size_t small_limit, Sized sized) {
+  const bool string = sized == Sized::string;
+  if (count < small_limit) {
+    out.push_back(static_cast<char>(small | count));
+  } else if (string && count <= 0xff) {
+    out.push_back(static_cast<char>(0xd9));
+    append_big_endian(out, count, 1);
+  } else if (count <= 0xffff) {
+    out.push_back(static_cast<char>(string ? 0xda : 0xdc));
+    append_big_endian(out, count, 2);
+  } else {
+    out.push_back(static_cast<char>(string ? 0xdb : 0xdd));
+    append_big_endian(out, count, 4);
+  }
+}
+
+// Reads a packed record front to back, never past its end.
+struct Reader {
+  std::string_view whole;
+  std::string_view rest = whole;
+
+  // Where, not the bytes: a packed record is binary.
+  [[noreturn]] void fail() const {
+    throw BrokerError("Redis broker: a malformed packed record (" + std::to_string(whole.size()) +
+                      " bytes, unreadable from byte " + std::to_string(whole.size() - rest.size()) + ")");
+  }
+
+  unsigned char byte() {
+    if (rest.empty()) fail();
+    const auto value = static_cast<unsigned char>(rest.front());
+    rest.remove_prefix(1);
+    return value;
+  }
+  std::size_t big_endian(int bytes) {
+    std::size_t value = 0;
+    for (int i = 0; i < bytes; ++i) value = (value << 8) | byte();
+    return value;
+  }
+  std::size_t array_size() {
+    const auto type = byte();
+    if ((type & 0xf0) == 0x90) return type & 0x0f;
+    if (type == 0xdc) return big_endian(2);
+    if (type == 0xdd) return big_endian(4);
+    fail();
+  }
+  // A string or a binary (cmsgpack packs Lua strings as strings; both are bytes).
+  std::string_view string() {
+    const auto type = byte();
+    std::size_t length = 0;
+    if ((type & 0xe0) == 0xa0) {
+      length = type & 0x1f;
+    } else if (type == 0xd9 || type == 0xc4) {
+      length = big_endian(1);
+    } else if (type == 0xda || type == 0xc5) {
+      length = big_endian(2);
+    } else if (type == 0xdb || type == 0xc6) {
+      length = big_endian(4);
+    } else {
+      fail();
+    }
+    if (length > rest.size()) fail();
+    const auto value = rest.substr(0, length);
+    rest.remove_prefix(length);
+    return value;
+  }
+};
+
 void set_field(TaskRun& run, std::string_view name, std::string_view value) {
   if (name == "id") {
     run.id = value;
@@ -83,40 +159,49 @@ std::optional<TimePoint> time_of_micros(std::string_view text) {
   return TimePoint(std::chrono::duration_cast<Clock::duration>(Micros(integer_of("time", text))));
 }
 
-void append_given_run(std::vector<std::string>& args, const TaskRun& run) {
-  args.push_back(run.id);
-  args.push_back(run.task);
-  args.emplace_back(to_string(run.priority));
-  args.push_back(run.params.dump());
-  args.push_back(micros_text(run.execute_after));
-  args.push_back(std::to_string(run.retry_attempt));
-  args.push_back(std::to_string(run.rate_limit_attempt));
-  args.push_back(run.from_run_id);
-  args.push_back(run.root_run_id);
-  args.push_back(run.manager_id);
+std::string packed_given_run(const TaskRun& run) {
+  const std::string priority(to_string(run.priority)), params = run.params.dump(),
+      execute_after = micros_text(run.execute_after), retry = std::to_string(run.retry_attempt),
+      rate_limit = std::to_string(run.rate_limit_attempt);
+  std::vector<std::string_view> values(packed_run_fields.size());
+  for (std::size_t i = 0; i < packed_run_fields.size(); ++i) {
+    const auto field = packed_run_fields[i];
+    if (field == "id") values[i] = run.id;
+    if (field == "task") values[i] = run.task;
+    if (field == "priority") values[i] = priority;
+    if (field == "params") values[i] = params;
+    if (field == "execute_after") values[i] = execute_after;
+    if (field == "retry_attempt") values[i] = retry;
+    if (field == "rate_limit_attempt") values[i] = rate_limit;
+    if (field == "from_run_id") values[i] = run.from_run_id;
+    if (field == "root_run_id") values[i] = run.root_run_id;
+    if (field == "manager_id") values[i] = run.manager_id;
+  }
+  return pack(values);
+}
+
+std::string pack(const std::vector<std::string_view>& values) {
+  std::size_t size = 5;
+  for (const auto value : values) size += value.size() + 5;
+  std::string packed;
+  packed.reserve(size);
+  append_header(packed, values.size(), 0x90, 16, Sized::array);
+  for (const auto value : values) {
+    append_header(packed, value.size(), 0xa0, 32, Sized::string);
+    packed.append(value);
+  }
+  return packed;
 }
 
 std::vector<std::string_view> unpack(std::string_view packed) {
+  Reader reader{packed};
+  const auto count = reader.array_size();
+  if (count > reader.rest.size()) reader.fail();  // every value takes a byte at least
   std::vector<std::string_view> values;
-  std::size_t at = 0;
-  while (at < packed.size()) {
-    const auto colon = packed.find(':', at);
-    if (colon == std::string_view::npos) malformed("packed record", packed);
-    std::size_t length = 0;
-    const auto [end, error] = std::from_chars(packed.data() + at, packed.data() + colon, length);
-    if (colon == at || error != std::errc{} || end != packed.data() + colon || length > packed.size() - colon - 1) {
-      malformed("packed record", packed);
-    }
-    values.push_back(packed.substr(colon + 1, length));
-    at = colon + 1 + length;
-  }
+  values.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) values.push_back(reader.string());
+  if (!reader.rest.empty()) reader.fail();
   return values;
-}
-
-TaskRun run_of_fields(const std::vector<Reply>& flat) {
-  TaskRun run;
-  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) set_field(run, flat[i].as_string(), flat[i + 1].as_string());
-  return run;
 }
 
 TaskRun run_of_packed(std::string_view packed) {

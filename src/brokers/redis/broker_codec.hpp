@@ -1,9 +1,10 @@
 #pragma once
 // How the Redis broker's values travel to and from its scripts: times as
-// microseconds since the epoch in decimal ("" for none), runs packed (the
-// values of packed_run_fields, each as its length, ':', the value; in
-// events and answers) or as their hash's fields, flat (name, value, ...),
-// task info as rows.
+// microseconds since the epoch in decimal ("" for none), runs packed (a
+// MessagePack array of strings, the values of packed_run_fields: what a run's
+// hash stores, its events carry and the scripts answer), task info as rows.
+// MessagePack because Redis's Lua packs and unpacks it in C (cmsgpack): a
+// script then handles a run as one string, not a field at a time.
 
 #include "brokers/redis/reply.hpp"
 #include "fluid/tasks/broker.hpp"
@@ -22,8 +23,9 @@ std::string micros_text(std::optional<TimePoint> time);
 /// @throws BrokerError for anything else.
 std::optional<TimePoint> time_of_micros(std::string_view text);
 
-/// Appends what enqueue takes of a run (the library's given_run() order).
-void append_given_run(std::vector<std::string>& args, const TaskRun& run);
+/// A run as enqueue takes it: packed, the fields the scripts set ("state",
+/// "queued", ...) left empty (the library's given_run()).
+std::string packed_given_run(const TaskRun& run);
 
 /// The fields a packed run holds, in order; the scripts' RUN_FIELDS.
 inline constexpr std::array<std::string_view, 17> packed_run_fields{
@@ -31,13 +33,12 @@ inline constexpr std::array<std::string_view, 17> packed_run_fields{
     "start",       "end",           "execute_after",      "retry_attempt", "rate_limit_attempt",
     "from_run_id", "root_run_id",   "deliveries",         "error",       "requeued",    "manager_id"};
 
-/// The values of a packed record ("2:ab0:" is {"ab", ""}), viewing `packed`.
+/// `values` packed: a MessagePack array of strings.
+std::string pack(const std::vector<std::string_view>& values);
+/// The values of a packed record (a MessagePack array of strings or
+/// binaries), viewing `packed`.
 /// @throws BrokerError when it is not one.
 std::vector<std::string_view> unpack(std::string_view packed);
-
-/// A run from its hash's flat fields (HGETALL).
-/// @throws BrokerError for a malformed field.
-TaskRun run_of_fields(const std::vector<Reply>& flat);
 /// A run from its packed public fields (an event, a script's answer).
 /// @throws BrokerError for a malformed record or field.
 TaskRun run_of_packed(std::string_view packed);

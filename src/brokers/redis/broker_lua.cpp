@@ -2,18 +2,26 @@
 
 #include "brokers/redis/broker_codec.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace fluid::redis {
 
 namespace {
 
-// The fields of a packed run, from the one list the C++ side decodes by.
+// Where each field of a packed run sits (ID = 1, TASK = 2, ...), from the one
+// list the C++ side decodes by: the scripts index a run's values.
 std::string run_fields_lua() {
-  std::string lua = "local RUN_FIELDS = {";
-  for (const auto field : packed_run_fields) lua.append("'").append(field).append("', ");
-  lua.append("}\n");
-  return lua;
+  std::string names, places;
+  for (std::size_t i = 0; i < packed_run_fields.size(); ++i) {
+    std::string name(packed_run_fields[i]);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    names.append(i ? ", " : "").append(name);
+    places.append(i ? ", " : "").append(std::to_string(i + 1));
+  }
+  return "local " + names + " = " + places + "\nlocal RUN_SIZE = " + std::to_string(packed_run_fields.size()) +
+         "\n";
 }
 
 RedisScript script(const char* body) { return RedisScript(run_fields_lua() + broker_lua_library + body); }

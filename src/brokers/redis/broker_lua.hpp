@@ -11,7 +11,7 @@ namespace fluid::redis {
 
 /// The data version the scripts read and write; a namespace written by
 /// another version is refused at open().
-inline constexpr const char* broker_data_version = "2";
+inline constexpr const char* broker_data_version = "3";
 
 extern const char* const broker_lua_library;
 extern const char* const enqueue_lua;

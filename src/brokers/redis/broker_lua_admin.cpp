@@ -53,7 +53,7 @@ redis.call('HSETNX', task_key(ARGV[1]), 'anchor', ARGV[2])
 return redis.call('HGET', task_key(ARGV[1]), 'anchor')
 )lua";
 
-// ARGV: task, slot (us), then the given run (library's given_run). Returns
+// ARGV: task, slot (us), the given run packed (library's given_run). Returns
 // the run queued, packed, or nil.
 const char* const fire_slot_lua = R"lua(
 local key = task_key(ARGV[1])
@@ -62,7 +62,7 @@ local last = tonumber(redis.call('HGET', key, 'last_slot') or '')
 if last and slot <= last then return false end
 redis.call('HSET', key, 'last_slot', ARGV[2])
 if redis.call('HGET', key, 'enabled') == '0' then return false end
-local packed, created = enqueue_run(given_run(3), 0)
+local packed, created = enqueue_run(given_run(ARGV[3]), 0)
 if not created then return false end
 commit()
 return packed

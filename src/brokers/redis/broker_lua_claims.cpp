@@ -5,12 +5,12 @@
 
 namespace fluid::redis {
 
-// ARGV per run: delay_ms, then the given run (library's given_run).
+// ARGV per run: delay_ms, the given run packed (library's given_run).
 // Returns per run {created (1/0), the run packed}.
 const char* const enqueue_lua = R"lua(
 local answers = {}
-for i = 1, #ARGV, 11 do
-  local packed, created = enqueue_run(given_run(i + 1), tonumber(ARGV[i]))
+for i = 1, #ARGV, 2 do
+  local packed, created = enqueue_run(given_run(ARGV[i + 1]), tonumber(ARGV[i]))
   answers[#answers + 1] = {created and 1 or 0, packed}
 end
 commit()
@@ -57,17 +57,13 @@ end
 local function lease(run, t)
   local token = str(next_number('token'))
   local expires = str(NOW + lease_us)
-  set(run, 'state', 'running')
-  set(run, 'start', NOW_S)
-  set(run, 'end', '')
-  set(run, 'deliveries', str(tonumber(run.f.deliveries) + 1))
-  set(run, 'manager_id', manager_id)
-  set(run, 'token', token)
-  set(run, 'max_deliveries', max_deliveries)
-  set(run, 'lease_expires', expires)
+  local v, x = changed(run), run.x
+  v[STATE], v[START], v[END], v[MANAGER_ID] = 'running', NOW_S, '', manager_id
+  v[DELIVERIES] = str(tonumber(v[DELIVERIES]) + 1)
+  x[TOKEN], x[MAX_DELIVERIES], x[LEASE_EXPIRES] = token, max_deliveries, expires
   save(run)
-  member('ZADD', LEASES, expires, run.f.id)
-  member('SADD', running_key(run.f.task), run.f.id)
+  member('ZADD', LEASES, expires, run.id)
+  member('SADD', running_key(v[TASK]), run.id)
   t.running = t.running + 1
   claimed[#claimed + 1] = {token, expires, record('state', run, nil)}
 end
@@ -75,14 +71,14 @@ end
 -- A rate-limit retry is no transition: still queued, delayed, no event.
 local function retry_rate_limited(run, delay_ms)
   local at = str(NOW + delay_ms * 1000)
-  set(run, 'rate_limit_attempt', str(tonumber(run.f.rate_limit_attempt) + 1))
-  set(run, 'execute_after', at)
-  set(run, 'manager_id', manager_id)
-  set(run, 'place', at)
+  local v = changed(run)
+  v[RATE_LIMIT_ATTEMPT] = str(tonumber(v[RATE_LIMIT_ATTEMPT]) + 1)
+  v[EXECUTE_AFTER], v[MANAGER_ID] = at, manager_id
+  run.x[PLACE] = at
   save(run)
-  redis.call('ZADD', queue_key(run.f.priority, run.f.task), at, run.f.id)
-  wake(run.f.priority, run.f.task)
-  settled[#settled + 1] = packed_run(run)
+  redis.call('ZADD', queue_key(v[PRIORITY], v[TASK]), at, run.id)
+  wake(v[PRIORITY], v[TASK])
+  settled[#settled + 1] = packed(run)
 end
 
 local function settle_or_lease(id, task)
@@ -93,7 +89,7 @@ local function settle_or_lease(id, task)
     end_attempt(run, 'aborted', 'task disabled', manager_id)
     make_final(run, settled)
   elseif t.limit > 0 and t.running >= t.limit then
-    local delay = rate_limit_delay(t, tonumber(run.f.rate_limit_attempt))
+    local delay = rate_limit_delay(t, tonumber(run.v[RATE_LIMIT_ATTEMPT]))
     if delay then
       retry_rate_limited(run, delay)
     else
@@ -152,7 +148,7 @@ if #claimed < max_runs then
   end
   if best then
     local run = load_run(best.id)  -- this script's copy: a rate-limited retry changed it
-    local after = run and run.f.execute_after
+    local after = run and run.v[EXECUTE_AFTER]
     next_due = (after and after ~= '') and after or str(best.score)
   end
   for _, task in ipairs(sorted_tasks()) do
@@ -184,14 +180,15 @@ local expires = str(NOW + tonumber(ARGV[1]) * 1000)
 local out = {}
 for i = 2, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local h = redis.call('HMGET', run_key(id), 'state', 'token', 'abort_requested', 'abort_reason')
-  if h[1] ~= 'running' or h[2] ~= token then
+  local run = load_run(id)
+  if not run or run.v[STATE] ~= 'running' or run.x[TOKEN] ~= token then
     out[#out + 1] = {'lost', '', ''}
   else
-    redis.call('HSET', run_key(id), 'lease_expires', expires)
+    run.x[LEASE_EXPIRES] = expires
+    redis.call('HSET', run_key(id), 'x', pack(run.x))
     redis.call('ZADD', LEASES, expires, id)
-    if h[3] == '1' then
-      out[#out + 1] = {'abort_requested', expires, h[4] or ''}
+    if run.x[ABORT_REQUESTED] == '1' then
+      out[#out + 1] = {'abort_requested', expires, run.x[ABORT_REASON]}
     else
       out[#out + 1] = {'held', expires, ''}
     end
@@ -207,18 +204,19 @@ const char* const finish_lua = R"lua(
 local function finish(id, token, state, error, retry_in, requeue)
   local outcome = state .. '|' .. retry_in .. '|' .. requeue .. '|' .. error
   local run = load_run(id)
-  if run and token ~= '0' and run.f.fin_token == token then
-    if run.f.fin_outcome ~= outcome then return {'lost', 'finished with another outcome'} end
-    return {'ok', run.f.fin_changes}
+  if run and token ~= '0' and run.x[FIN_TOKEN] == token then
+    if run.x[FIN_OUTCOME] ~= outcome then return {'lost', 'finished with another outcome'} end
+    return {'ok', run.x[FIN_CHANGES]}
   end
-  if not run or run.f.state ~= 'running' or run.f.token ~= token then
+  if not run or run.v[STATE] ~= 'running' or run.x[TOKEN] ~= token then
     return {'lost', 'the run belongs to a later attempt or was reaped'}
   end
   -- An abort requested meanwhile wins over going back to the queue.
-  local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
+  local v, x = run.v, run.x
+  local abort_requested, abort_reason = x[ABORT_REQUESTED] == '1', x[ABORT_REASON]
   release_lease(run)
   local changes = {}
-  local holder = run.f.manager_id
+  local holder = v[MANAGER_ID]
   local release = state == 'interrupted' and requeue == '1'
   local retry = state == 'failure' and retry_in ~= ''
   if release and abort_requested then
@@ -226,28 +224,27 @@ local function finish(id, token, state, error, retry_in, requeue)
     make_final(run, changes)
   elseif release then
     end_attempt(run, 'interrupted', error, holder)
-    local deliveries = tonumber(run.f.deliveries)
-    if deliveries > 0 then set(run, 'deliveries', str(deliveries - 1)) end  -- a graceful release is no delivery
+    local deliveries = tonumber(v[DELIVERIES])
+    if deliveries > 0 then changed(run)[DELIVERIES] = str(deliveries - 1) end  -- a graceful release is no delivery
     mark_requeued(run, changes)
-    queue_again(run, run.f.place, changes)
+    queue_again(run, x[PLACE], changes)
   elseif retry and not abort_requested then
     end_attempt(run, 'failure', error, holder)
     mark_requeued(run, changes)
-    set(run, 'retry_attempt', str(tonumber(run.f.retry_attempt) + 1))
-    set(run, 'deliveries', '0')  -- a retry is a new attempt, not a redelivery
     local at = str(NOW + tonumber(retry_in) * 1000)
-    set(run, 'execute_after', at)
+    v = changed(run)
+    v[RETRY_ATTEMPT] = str(tonumber(v[RETRY_ATTEMPT]) + 1)
+    v[DELIVERIES] = '0'  -- a retry is a new attempt, not a redelivery
+    v[EXECUTE_AFTER] = at
     queue_again(run, at, changes)
   else
     end_attempt(run, state, error, holder)
     make_final(run, changes)
   end
-  local packed = pack(changes)
-  set(run, 'fin_token', token)
-  set(run, 'fin_outcome', outcome)
-  set(run, 'fin_changes', packed)
+  local all = pack(changes)
+  x[FIN_TOKEN], x[FIN_OUTCOME], x[FIN_CHANGES] = token, outcome, all
   save(run)
-  return {'ok', packed}
+  return {'ok', all}
 end
 local answers = {}
 for i = 2, #ARGV, 6 do
@@ -266,19 +263,19 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASES, '-inf', NOW_S)) do
   if not run then
     redis.call('ZREM', LEASES, id)
   else
-    local abort_requested, abort_reason = run.f.abort_requested == '1', run.f.abort_reason or ''
+    local abort_requested, abort_reason = run.x[ABORT_REQUESTED] == '1', run.x[ABORT_REASON]
     release_lease(run)
-    local deliveries = tonumber(run.f.deliveries)
+    local deliveries = tonumber(run.v[DELIVERIES])
     if abort_requested then
       end_attempt(run, 'aborted', abort_reason, reaper)
       make_final(run, changes)
-    elseif deliveries >= tonumber(run.f.max_deliveries or '5') then
+    elseif deliveries >= (tonumber(run.x[MAX_DELIVERIES]) or 5) then
       end_attempt(run, 'failure', 'lease expired ' .. str(deliveries) .. ' times: consumer lost', reaper)
       make_final(run, changes)
     else
       end_attempt(run, 'interrupted', 'lease expired', reaper)
       mark_requeued(run, changes)
-      queue_again(run, run.f.place, changes)
+      queue_again(run, run.x[PLACE], changes)
     end
   end
 end
@@ -292,15 +289,15 @@ local id, reason, manager_id = ARGV[1], ARGV[2], ARGV[3]
 local run = load_run(id)
 if not run then return {'unknown'} end
 local changes = {}
-if run.f.state == 'queued' then
-  redis.call('ZREM', queue_key(run.f.priority, run.f.task), id)
+local v, x = run.v, run.x
+if v[STATE] == 'queued' then
+  redis.call('ZREM', queue_key(v[PRIORITY], v[TASK]), id)
   end_attempt(run, 'aborted', reason, manager_id)
   make_final(run, changes)
-elseif run.f.state == 'running' and run.f.abort_requested ~= '1' then
-  set(run, 'abort_requested', '1')
-  set(run, 'abort_reason', reason)
+elseif v[STATE] == 'running' and x[ABORT_REQUESTED] ~= '1' then
+  x[ABORT_REQUESTED], x[ABORT_REASON] = '1', reason
   save(run)
-  record('abort', run, changes, {error = reason, manager_id = manager_id})
+  record('abort', run, changes, {[ERROR] = reason, [MANAGER_ID] = manager_id})
 end
 commit(tonumber(ARGV[4]))
 return {'ok', changes}

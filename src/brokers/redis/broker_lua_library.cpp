@@ -4,9 +4,9 @@
 // docs/tasks-redis.md describes the layout these functions build.
 //
 // A script changes its runs and counters in Lua and writes them at its end
-// (commit): each run touched one HSET however many steps changed it, each
-// counter one GET and one SET, each set or wake-up list one command for all
-// its members. A batch of runs then costs Redis a few commands a run, not a
+// (commit): each run touched one HSET of its two packed arrays however many
+// steps changed it, each counter one GET and one SET, each set or wake-up
+// list one command for all its members. A batch of runs then costs Redis a few commands a run, not a
 // dozen; what is read in between comes from the script's own copies.
 
 #include "brokers/redis/broker_lua.hpp"
@@ -25,6 +25,7 @@ local function str(x) return string.format('%d', x) end
 local NOW_S = str(NOW)
 local EVENTS_KEPT = '10000'
 local WAKES_KEPT = 255
+local pack, unpack_record = cmsgpack.pack, cmsgpack.unpack
 
 local TASKS = P .. 'tasks'
 local LEASES = P .. 'leases'
@@ -35,23 +36,34 @@ local function queue_key(priority, task) return P .. 'queue:' .. priority .. ':'
 local function wake_key(priority, task) return P .. 'wake:' .. priority .. ':' .. task end
 local function running_key(task) return P .. 'running:' .. task end
 
--- A run is {f = its hash's fields, dirty = the fields changed since
--- loaded}, loaded once a script: a second step on it sees the first's changes.
+-- A run is {id, v = its public values (ID, TASK, ... index them), x = the
+-- broker's own}, each array stored packed in one field of the run's hash
+-- ('r' and 'x'): loading or writing a run is one command and one C call
+-- each way, where a field at a time cost Lua more than all its commands.
+-- 'r' is also what events and answers carry. Loaded once a script: a
+-- second step on a run sees the first's changes.
+local TOKEN, PLACE, ABORT_REQUESTED, ABORT_REASON, MAX_DELIVERIES, LEASE_EXPIRES, FIN_TOKEN, FIN_OUTCOME,
+      FIN_CHANGES = 1, 2, 3, 4, 5, 6, 7, 8, 9
 local RUNS, TOUCHED = {}, {}
 local function load_run(id)
-  if RUNS[id] then return RUNS[id] end
-  local flat = redis.call('HGETALL', run_key(id))
-  if #flat == 0 then return nil end
-  local f = {}
-  for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
-  RUNS[id] = {f = f, dirty = {}}
-  return RUNS[id]
+  local run = RUNS[id]
+  if run then return run end
+  local h = redis.call('HMGET', run_key(id), 'r', 'x')
+  if not h[1] then return nil end
+  run = {id = id, v = unpack_record(h[1]), x = unpack_record(h[2]), r = h[1]}
+  RUNS[id] = run
+  return run
 end
--- A field set to the value it holds is not written again.
-local function set(run, field, value)
-  if run.f[field] == value then return end
-  run.f[field] = value
-  run.dirty[field] = true
+-- The run's values to change: its packed form (`r`, what packed() keeps so
+-- that a transition packs once for its event, its answer and its write)
+-- is stale from here. Reading needs no call.
+local function changed(run)
+  run.r = nil
+  return run.v
+end
+local function packed(run)
+  if not run.r then run.r = pack(run.v) end
+  return run.r
 end
 -- Marks the run to be written at commit().
 local function save(run)
@@ -59,17 +71,12 @@ local function save(run)
     run.saved = true
     TOUCHED[#TOUCHED + 1] = run
   end
-  RUNS[run.f.id] = run
+  RUNS[run.id] = run
 end
 local function write_runs()
   for _, run in ipairs(TOUCHED) do
-    local args, n = {}, 0
-    for field in pairs(run.dirty) do
-      args[n + 1], args[n + 2] = field, run.f[field]
-      n = n + 2
-    end
-    if n > 0 then redis.call('HSET', run_key(run.f.id), unpack(args)) end
-    run.dirty, run.saved = {}, false
+    redis.call('HSET', run_key(run.id), 'r', packed(run), 'x', pack(run.x))
+    run.saved = false
   end
   TOUCHED = {}
 end
@@ -106,7 +113,7 @@ local function write_members(key)
   end
   MEMBERS[key] = nil
 end
-local function member(command, key, ...)
+local function member(command, key, a, b)
   local m = MEMBERS[key]
   if m and m.command ~= command then
     write_members(key)
@@ -117,45 +124,21 @@ local function member(command, key, ...)
     MEMBERS[key] = m
     MEMBER_KEYS[#MEMBER_KEYS + 1] = key
   end
-  for _, arg in ipairs({...}) do m.args[#m.args + 1] = arg end
+  local args = m.args
+  args[#args + 1] = a
+  if b then args[#args + 1] = b end
 end
 local function write_all_members()
   for _, key in ipairs(MEMBER_KEYS) do write_members(key) end
   MEMBER_KEYS = {}
-end
--- Records travel packed, one string each: every value as its length, ':',
--- the value. An event or an answer is then one bulk string instead of a
--- name and a value per field, which Redis and Lua convert one by one.
--- The length prefixes, each formatted once a script (a number in
--- table.concat is one sprintf).
-local PREFIXES = {}
-local function pack(values)
-  local parts = {}
-  for i = 1, #values do
-    local value = values[i]
-    local length = #value
-    local prefix = PREFIXES[length]
-    if not prefix then
-      prefix = length .. ':'
-      PREFIXES[length] = prefix
-    end
-    parts[2 * i - 1], parts[2 * i] = prefix, value
-  end
-  return table.concat(parts)
-end
--- The run as callers see it: its public fields in RUN_FIELDS order, packed.
-local function packed_run(run, overrides)
-  local values = {}
-  for i, field in ipairs(RUN_FIELDS) do values[i] = (overrides and overrides[field]) or run.f[field] or '' end
-  return pack(values)
 end
 
 -- Event ids are 0-<n>, n counting events, so a reader sees a gap as a jump.
 -- Appended at commit(), with the counter: a script failing half-way (bad
 -- data) then leaves no event behind a counter that did not move.
 local EVENTS_PENDING = {}
-local function event(kind, packed)
-  EVENTS_PENDING[#EVENTS_PENDING + 1] = {kind, packed}
+local function event(kind, record)
+  EVENTS_PENDING[#EVENTS_PENDING + 1] = {kind, record}
 end
 local function write_events()
   for _, e in ipairs(EVENTS_PENDING) do
@@ -164,11 +147,20 @@ local function write_events()
   end
   EVENTS_PENDING = {}
 end
+-- The run's event (`overrides`: values the event shows instead of the
+-- run's, by index); returns the run packed, also added to `changes`.
 local function record(kind, run, changes, overrides)
-  local packed = packed_run(run, overrides)
-  event(kind, packed)
-  if changes then changes[#changes + 1] = packed end
-  return packed
+  local values
+  if overrides then
+    local shown = {unpack(run.v)}
+    for i, value in pairs(overrides) do shown[i] = value end
+    values = pack(shown)
+  else
+    values = packed(run)
+  end
+  event(kind, values)
+  if changes then changes[#changes + 1] = values end
+  return values
 end
 
 -- One token per run that became claimable: a consumer blocked on the list
@@ -206,14 +198,13 @@ local function claimable_until() return math.max(NOW, counter('place').value) en
 -- A task's last run, written at commit().
 local LAST_RUNS, LAST_RUN_TASKS = {}, {}
 local function end_attempt(run, state, error, manager_id)
-  set(run, 'state', state)
-  set(run, 'end', NOW_S)
-  set(run, 'error', error)
-  set(run, 'manager_id', manager_id)
+  local v = changed(run)
+  v[STATE], v[END], v[ERROR], v[MANAGER_ID] = state, NOW_S, error, manager_id
   local duration = 0
-  if run.f.start ~= '' then duration = NOW - tonumber(run.f.start) end
-  if not LAST_RUNS[run.f.task] then LAST_RUN_TASKS[#LAST_RUN_TASKS + 1] = run.f.task end
-  LAST_RUNS[run.f.task] = {state, str(duration)}
+  if v[START] ~= '' then duration = NOW - tonumber(v[START]) end
+  local task = v[TASK]
+  if not LAST_RUNS[task] then LAST_RUN_TASKS[#LAST_RUN_TASKS + 1] = task end
+  LAST_RUNS[task] = {state, str(duration)}
 end
 local function write_last_runs()
   for _, task in ipairs(LAST_RUN_TASKS) do
@@ -227,7 +218,7 @@ end
 local FINALS = {}
 local function make_final(run, changes)
   save(run)
-  FINALS[#FINALS + 1] = run.f.id
+  FINALS[#FINALS + 1] = run.id
   record('state', run, changes)
 end
 
@@ -248,67 +239,53 @@ local function commit(retention_ms)
 end
 
 local function mark_requeued(run, changes)
-  set(run, 'requeued', '1')
+  changed(run)[REQUEUED] = '1'
   save(run)
   record('state', run, changes)
 end
 local function queue_again(run, place, changes)
-  set(run, 'state', 'queued')
-  set(run, 'requeued', '0')
-  set(run, 'queued', NOW_S)
-  set(run, 'start', '')
-  set(run, 'end', '')
-  set(run, 'error', '')
-  set(run, 'place', place)
+  local v = changed(run)
+  v[STATE], v[REQUEUED], v[QUEUED], v[START], v[END], v[ERROR] = 'queued', '0', NOW_S, '', '', ''
+  run.x[PLACE] = place
   save(run)
-  member('ZADD', queue_key(run.f.priority, run.f.task), place, run.f.id)
+  member('ZADD', queue_key(v[PRIORITY], v[TASK]), place, run.id)
   record('state', run, changes)
-  wake(run.f.priority, run.f.task)
+  wake(v[PRIORITY], v[TASK])
 end
 local function release_lease(run)
-  member('ZREM', LEASES, run.f.id)
-  member('SREM', running_key(run.f.task), run.f.id)
-  set(run, 'abort_requested', '0')
-  set(run, 'abort_reason', '')
+  member('ZREM', LEASES, run.id)
+  member('SREM', running_key(run.v[TASK]), run.id)
+  run.x[ABORT_REQUESTED], run.x[ABORT_REASON] = '0', ''
 end
 
--- ARGV[first..first+9]: id, task, priority, params, execute_after,
--- retry_attempt, rate_limit_attempt, from_run_id, root_run_id, manager_id.
-local GIVEN_FIELDS = {'id', 'task', 'priority', 'params', 'execute_after', 'retry_attempt', 'rate_limit_attempt',
-  'from_run_id', 'root_run_id', 'manager_id'}
-local function given_run(first)
-  local run = {f = {}, dirty = {}}
-  for i, field in ipairs(GIVEN_FIELDS) do set(run, field, ARGV[first + i - 1]) end
-  return run
+-- A run as the caller packed it (C++ packed_given_run()): its own values,
+-- those the scripts set left empty.
+local function given_run(packed)
+  local v = unpack_record(packed)
+  if type(v) ~= 'table' or #v ~= RUN_SIZE then error('fluid: a given run that is not ' .. RUN_SIZE .. ' values') end
+  return {id = v[ID], v = v, x = {'0', '', '0', '', '', '', '', '', ''}}
 end
 -- Returns the run, packed, and whether it was created.
 local KNOWN_TASKS = {}
 local function enqueue_run(run, delay_ms)
-  local known = load_run(run.f.id)
-  if known then return packed_run(known), false end
-  set(run, 'state', 'queued')
-  set(run, 'queued', NOW_S)
-  set(run, 'start', '')
-  set(run, 'end', '')
-  set(run, 'error', '')
-  set(run, 'requeued', '0')
-  set(run, 'deliveries', '0')
-  set(run, 'token', '0')
-  set(run, 'abort_requested', '0')
-  set(run, 'abort_reason', '')
-  if delay_ms > 0 then set(run, 'execute_after', str(NOW + delay_ms * 1000)) end
-  local after = tonumber(run.f.execute_after)
-  local place = (after and after > NOW) and after or immediate_place()
-  set(run, 'place', str(place))
+  local known = load_run(run.id)
+  if known then return packed(known), false end
+  local v = changed(run)
+  v[STATE], v[QUEUED], v[START], v[END], v[ERROR], v[REQUEUED], v[DELIVERIES] = 'queued', NOW_S, '', '', '', '0', '0'
+  if delay_ms > 0 then v[EXECUTE_AFTER] = str(NOW + delay_ms * 1000) end
+  local after = tonumber(v[EXECUTE_AFTER])
+  local place = str((after and after > NOW) and after or immediate_place())
+  run.x[PLACE] = place
   save(run)
-  if not KNOWN_TASKS[run.f.task] then
-    KNOWN_TASKS[run.f.task] = true
-    member('SADD', TASKS, run.f.task)
+  local task = v[TASK]
+  if not KNOWN_TASKS[task] then
+    KNOWN_TASKS[task] = true
+    member('SADD', TASKS, task)
   end
-  member('ZADD', queue_key(run.f.priority, run.f.task), str(place), run.f.id)
-  local packed = record('state', run, nil)
-  wake(run.f.priority, run.f.task)
-  return packed, true
+  member('ZADD', queue_key(v[PRIORITY], task), place, run.id)
+  local answer = record('state', run, nil)
+  wake(v[PRIORITY], task)
+  return answer, true
 end
 
 local function task_row(name)

@@ -146,8 +146,7 @@ Task<TaskInfo> RedisBroker::set_enabled(std::string task, bool enabled) {
 Task<std::pair<TaskRun, bool>> RedisBroker::enqueue(TaskRun run, std::chrono::milliseconds delay) {
   if (run.id.empty()) throw FluidError("enqueue: a run of task '" + run.task + "' without an id");
   if (run.task.empty()) throw FluidError("enqueue: run '" + run.id + "' without a task");
-  std::vector<std::string> args{std::to_string(std::max<long long>(delay.count(), 0))};
-  append_given_run(args, run);
+  std::vector<std::string> args{std::to_string(std::max<long long>(delay.count(), 0)), packed_given_run(run)};
   const auto reply = co_await enqueues_.call(std::move(args));
   const auto& answer = reply.as_array();
   co_return std::pair{run_of_packed(answer.at(1).as_string()), answer.at(0).as_integer() == 1};
@@ -200,10 +199,10 @@ Task<std::vector<TaskRun>> RedisBroker::reap(std::string manager_id) {
 }
 
 Task<std::optional<TaskRun>> RedisBroker::get_run(std::string run_id) {
-  std::vector<std::string> command{"HGETALL", prefix_ + "run:" + run_id};
+  std::vector<std::string> command{"HGET", prefix_ + "run:" + run_id, "r"};
   const auto reply = co_await this->command(std::move(command));
-  if (reply.as_array().empty()) co_return std::nullopt;
-  co_return run_of_fields(reply.as_array());
+  if (reply.is_nil()) co_return std::nullopt;
+  co_return run_of_packed(reply.as_string());
 }
 
 Task<std::vector<TaskRun>> RedisBroker::request_abort(std::string run_id, std::string reason,
@@ -233,8 +232,7 @@ Task<std::optional<TimePoint>> RedisBroker::last_slot(std::string task) {
 Task<std::optional<TaskRun>> RedisBroker::fire_slot(std::string task, TimePoint slot, TaskRun run) {
   if (run.task != task) throw FluidError("fire_slot: a run of task '" + run.task + "' for task '" + task + "'");
   if (run.id.empty()) throw FluidError("fire_slot: a run of task '" + task + "' without an id");
-  std::vector<std::string> args{std::move(task), micros_text(slot)};
-  append_given_run(args, run);
+  std::vector<std::string> args{std::move(task), micros_text(slot), packed_given_run(run)};
   const auto reply = co_await script(broker_scripts().fire_slot, std::move(args), true);
   if (reply.is_nil()) co_return std::nullopt;
   co_return run_of_packed(reply.as_string());
