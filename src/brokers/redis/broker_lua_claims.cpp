@@ -68,7 +68,8 @@ local function lease(run, t)
   claimed[#claimed + 1] = {token, expires, record('state', run, nil)}
 end
 
--- A rate-limit retry is no transition: still queued, delayed, no event.
+-- A rate-limit retry is no transition: still queued, delayed, no event. Its
+-- queue entry moves (ZADD of a member there), so it is not removed.
 local function retry_rate_limited(run, delay_ms)
   local at = str(NOW + delay_ms * 1000)
   local v = changed(run)
@@ -81,30 +82,34 @@ local function retry_rate_limited(run, delay_ms)
   settled[#settled + 1] = packed(run)
 end
 
-local function settle_or_lease(id, task)
+-- Runs leaving their queue go at commit(), in one ZREM a queue.
+local function settle_or_lease(id, task, queue)
   local run = load_run(id)
+  local t = run and limits_of(task)
+  if t and t.limit > 0 and t.running >= t.limit and t.enabled then
+    local delay = rate_limit_delay(t, tonumber(run.v[RATE_LIMIT_ATTEMPT]))
+    if delay then return retry_rate_limited(run, delay) end
+  end
+  member('ZREM', queue, id)
   if not run then return end
-  local t = limits_of(task)
   if not t.enabled then
     end_attempt(run, 'aborted', 'task disabled', manager_id)
     make_final(run, settled)
   elseif t.limit > 0 and t.running >= t.limit then
-    local delay = rate_limit_delay(t, tonumber(run.v[RATE_LIMIT_ATTEMPT]))
-    if delay then
-      retry_rate_limited(run, delay)
-    else
-      end_attempt(run, 'rate_limited', '', manager_id)
-      make_final(run, settled)
-    end
+    end_attempt(run, 'rate_limited', '', manager_id)
+    make_final(run, settled)
   else
     lease(run, t)
   end
 end
 
--- The due runs at the head of a task's queue, read a window at a time.
+-- The due runs at the head of a task's queue, read a window at a time
+-- (those taken so far removed first).
 local function due_window(priority, task)
   local n = math.max(max_runs - #claimed, 1)
-  local found = redis.call('ZRANGEBYSCORE', queue_key(priority, task), '-inf', str(due), 'WITHSCORES', 'LIMIT', 0, n)
+  local queue = queue_key(priority, task)
+  write_members(queue)
+  local found = redis.call('ZRANGEBYSCORE', queue, '-inf', str(due), 'WITHSCORES', 'LIMIT', 0, n)
   local heads = {}
   for i = 1, #found, 2 do heads[#heads + 1] = {id = found[i], score = tonumber(found[i + 1])} end
   return {heads = heads, next = 1, full = #heads == n}
@@ -130,8 +135,7 @@ local function take_from(priority)
     end
     if not best then return end
     windows[best_task].next = windows[best_task].next + 1
-    redis.call('ZREM', queue_key(priority, best_task), best.id)
-    settle_or_lease(best.id, best_task)
+    settle_or_lease(best.id, best_task, queue_key(priority, best_task))
   end
 end
 for _, priority in ipairs(queues) do take_from(priority) end

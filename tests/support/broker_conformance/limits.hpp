@@ -56,6 +56,29 @@ TEST_P(BrokerConformance, DisabledTaskRunIsAcceptedThenAbortedWhenClaimed) {
   });
 }
 
+// A claim reads a queue a window at a time: the runs it settled from one
+// window are gone from the next, each settled once.
+TEST_P(BrokerConformance, AClaimReachesPastMoreDisabledRunsThanItMayClaim) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    co_await broker->register_tasks(registrations(registration("a"), registration("b")));
+    co_await broker->set_enabled("a", false);
+    for (const auto* id : {"a1", "a2", "a3", "a4", "a5"}) co_await broker->enqueue(make_run_with_id("a", id), 0ms);
+    co_await broker->enqueue(make_run_with_id("b", "b1"), 0ms);
+    co_await broker->enqueue(make_run_with_id("b", "b2"), 0ms);
+    std::string cursor = co_await feed_now(*broker);
+    const auto result = co_await broker->claim(claim_of(names("a", "b"), 2));
+    EXPECT_EQ(ids_of(result.claimed), names("b1", "b2"));
+    EXPECT_EQ(ids_of(result.settled), names("a1", "a2", "a3", "a4", "a5"));
+    const auto events = co_await drain_events(*broker, cursor);
+    EXPECT_EQ(describe(events),
+              names("aborted:a1", "aborted:a2", "aborted:a3", "aborted:a4", "aborted:a5", "running:b1", "running:b2"));
+    const auto again = co_await broker->claim(claim_of(names("a", "b"), 2));
+    EXPECT_TRUE(again.claimed.empty());
+    EXPECT_TRUE(again.settled.empty());
+  });
+}
+
 TEST_P(BrokerConformance, MaxConcurrencyHoldsAcrossBrokerObjects) {
   run([&]() -> Task<> {
     auto one = co_await open_broker();
