@@ -82,6 +82,14 @@ struct Reader {
     if (type == 0xdd) return big_endian(4);
     fail();
   }
+  std::vector<std::string_view> record() {
+    const auto count = array_size();
+    if (count > rest.size()) fail();  // every value takes a byte at least
+    std::vector<std::string_view> values;
+    values.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) values.push_back(string());
+    return values;
+  }
   // A string or a binary (cmsgpack packs Lua strings as strings; both are bytes).
   std::string_view string() {
     const auto type = byte();
@@ -195,13 +203,15 @@ std::string pack(const std::vector<std::string_view>& values) {
 
 std::vector<std::string_view> unpack(std::string_view packed) {
   Reader reader{packed};
-  const auto count = reader.array_size();
-  if (count > reader.rest.size()) reader.fail();  // every value takes a byte at least
-  std::vector<std::string_view> values;
-  values.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) values.push_back(reader.string());
+  auto values = reader.record();
   if (!reader.rest.empty()) reader.fail();
   return values;
+}
+
+std::string_view leading_record(std::string_view stored) {
+  Reader reader{stored};
+  (void)reader.record();
+  return stored.substr(0, stored.size() - reader.rest.size());
 }
 
 TaskRun run_of_packed(std::string_view packed) {

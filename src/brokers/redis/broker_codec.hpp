@@ -39,6 +39,10 @@ std::string pack(const std::vector<std::string_view>& values);
 /// binaries), viewing `packed`.
 /// @throws BrokerError when it is not one.
 std::vector<std::string_view> unpack(std::string_view packed);
+/// The packed record `stored` starts with (a run's key holds the run
+/// packed, then the broker's own values packed), viewing it.
+/// @throws BrokerError when it does not start with one.
+std::string_view leading_record(std::string_view stored);
 /// A run from its packed public fields (an event, a script's answer).
 /// @throws BrokerError for a malformed record or field.
 TaskRun run_of_packed(std::string_view packed);

@@ -189,7 +189,7 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = {'lost', '', ''}
   else
     run.x[LEASE_EXPIRES] = expires
-    redis.call('HSET', run_key(id), 'x', pack(run.x))
+    redis.call('SET', run_key(id), stored(run), 'KEEPTTL')
     redis.call('ZADD', LEASES, expires, id)
     if run.x[ABORT_REQUESTED] == '1' then
       out[#out + 1] = {'abort_requested', expires, run.x[ABORT_REASON]}

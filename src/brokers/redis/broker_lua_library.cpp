@@ -37,20 +37,22 @@ local function wake_key(priority, task) return P .. 'wake:' .. priority .. ':' .
 local function running_key(task) return P .. 'running:' .. task end
 
 -- A run is {id, v = its public values (ID, TASK, ... index them), x = the
--- broker's own}, each array stored packed in one field of the run's hash
--- ('r' and 'x'): loading or writing a run is one command and one C call
--- each way, where a field at a time cost Lua more than all its commands.
--- 'r' is also what events and answers carry. Loaded once a script: a
--- second step on a run sees the first's changes.
+-- broker's own}, both arrays, stored as one string: v packed then x packed
+-- (MessagePack, two objects back to back). Loading or writing a run is one
+-- command and one C call each way, where a field at a time cost Lua more
+-- than all its commands; a final run's write sets its expiry too. v packed
+-- is also what events and answers carry. Loaded once a script: a second
+-- step on a run sees the first's changes.
 local TOKEN, PLACE, ABORT_REQUESTED, ABORT_REASON, MAX_DELIVERIES, LEASE_EXPIRES, FIN_TOKEN, FIN_OUTCOME,
       FIN_CHANGES = 1, 2, 3, 4, 5, 6, 7, 8, 9
 local RUNS, TOUCHED = {}, {}
 local function load_run(id)
   local run = RUNS[id]
   if run then return run end
-  local h = redis.call('HMGET', run_key(id), 'r', 'x')
-  if not h[1] then return nil end
-  run = {id = id, v = unpack_record(h[1]), x = unpack_record(h[2]), r = h[1]}
+  local stored = redis.call('GET', run_key(id))
+  if not stored then return nil end
+  local v, x = unpack_record(stored)
+  run = {id = id, v = v, x = x}
   RUNS[id] = run
   return run
 end
@@ -73,9 +75,18 @@ local function save(run)
   end
   RUNS[run.id] = run
 end
-local function write_runs()
+local function stored(run) return packed(run) .. pack(run.x) end
+-- Final runs expire after the retention (`retention_ms`); the others keep
+-- none (KEEPTTL: never one a final run loses).
+local function write_runs(retention_ms)
+  local expires
   for _, run in ipairs(TOUCHED) do
-    redis.call('HSET', run_key(run.id), 'r', packed(run), 'x', pack(run.x))
+    if run.final then
+      expires = expires or str(math.floor(NOW / 1000 + retention_ms) - 1)
+      redis.call('SET', run_key(run.id), stored(run), 'PXAT', expires)
+    else
+      redis.call('SET', run_key(run.id), stored(run), 'KEEPTTL')
+    end
     run.saved = false
   end
   TOUCHED = {}
@@ -214,28 +225,21 @@ local function write_last_runs()
   LAST_RUNS, LAST_RUN_TASKS = {}, {}
 end
 
--- Final runs expire after the retention, set once the script wrote them all.
-local FINALS = {}
 local function make_final(run, changes)
+  run.final = true
   save(run)
-  FINALS[#FINALS + 1] = run.id
   record('state', run, changes)
 end
 
 -- Writes what the script's steps changed; every script that changes runs
 -- ends with it (`retention_ms` for the runs made final).
 local function commit(retention_ms)
-  write_runs()
+  write_runs(retention_ms)
   write_events()
   write_counters()
   write_all_members()
   write_wakes()
   write_last_runs()
-  if #FINALS > 0 then
-    local at = str(math.floor(NOW / 1000 + retention_ms) - 1)
-    for _, id in ipairs(FINALS) do redis.call('PEXPIREAT', run_key(id), at) end
-    FINALS = {}
-  end
 end
 
 local function mark_requeued(run, changes)

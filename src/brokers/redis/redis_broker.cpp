@@ -199,10 +199,10 @@ Task<std::vector<TaskRun>> RedisBroker::reap(std::string manager_id) {
 }
 
 Task<std::optional<TaskRun>> RedisBroker::get_run(std::string run_id) {
-  std::vector<std::string> command{"HGET", prefix_ + "run:" + run_id, "r"};
+  std::vector<std::string> command{"GET", prefix_ + "run:" + run_id};
   const auto reply = co_await this->command(std::move(command));
   if (reply.is_nil()) co_return std::nullopt;
-  co_return run_of_packed(reply.as_string());
+  co_return run_of_packed(leading_record(reply.as_string()));
 }
 
 Task<std::vector<TaskRun>> RedisBroker::request_abort(std::string run_id, std::string reason,

@@ -16,6 +16,7 @@ using fluid::BrokerError;
 using fluid::TaskPriority;
 using fluid::TaskRun;
 using fluid::TaskState;
+using fluid::redis::leading_record;
 using fluid::redis::pack;
 using fluid::redis::packed_given_run;
 using fluid::redis::packed_run_fields;
@@ -109,6 +110,15 @@ TEST(BrokerCodec, ATruncatedOrForeignRecordIsMalformedAndNotEchoed) {
   const auto message = message_of("\x91\xa5secr"s);
   EXPECT_THAT(message, testing::HasSubstr("malformed packed record (6 bytes, unreadable from byte 2)"));
   EXPECT_THAT(message, testing::Not(testing::HasSubstr("secr")));  // params may hold secrets
+}
+
+TEST(BrokerCodec, AStoredRunIsReadUpToTheEndOfItsFirstRecord) {
+  const auto run = packed(run_values("r1", ""));
+  const auto stored = run + packed({"7", "", "0"});
+  EXPECT_EQ(leading_record(stored), run);
+  EXPECT_EQ(run_of_packed(leading_record(stored)).id, "r1");
+  EXPECT_THROW((void)unpack(stored), BrokerError);  // one record, not two
+  EXPECT_THROW((void)leading_record(run.substr(0, run.size() - 1)), BrokerError);
 }
 
 TEST(BrokerCodec, ARunOfAnotherFieldCountIsRefusedNamingBoth) {
