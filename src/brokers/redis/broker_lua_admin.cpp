@@ -132,9 +132,9 @@ if ARGV[1] == '' then return {str(newest), '0'} end
 local after = tonumber(ARGV[1])
 if not after or after > newest then return {'bad'} end
 local gap = '0'
-local first = redis.call('XRANGE', EVENTS, '-', '+', 'COUNT', 1)
-if first[1] then
-  if tonumber(string.match(first[1][1], '%-(%d+)$')) > after + 1 then gap = '1' end
+local oldest = redis.call('XRANGE', EVENTS, '-', '+', 'COUNT', 1)[1]
+if oldest then
+  if tonumber(oldest[2][2]) > after + 1 then gap = '1' end  -- fields: 'first', its first event's number, ...
 elseif newest > after then
   gap = '1'
 end

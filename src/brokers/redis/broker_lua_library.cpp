@@ -23,7 +23,7 @@ local NOW = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 -- tenth of the broker's time in a W7 profile); every number here is whole.
 local function str(x) return string.format('%d', x) end
 local NOW_S = str(NOW)
-local EVENTS_KEPT = '10000'
+local EVENTS_KEPT = 10000
 local WAKES_KEPT = 255
 local pack, unpack_record = cmsgpack.pack, cmsgpack.unpack
 
@@ -144,18 +144,26 @@ local function write_all_members()
   MEMBER_KEYS = {}
 end
 
--- Event ids are 0-<n>, n counting events, so a reader sees a gap as a jump.
--- Appended at commit(), with the counter: a script failing half-way (bad
--- data) then leaves no event behind a counter that did not move.
+-- Events are numbered 1, 2, ... (event_seq), so a reader sees a gap as a
+-- jump. A script's events are one stream entry, id 0-<its last number>,
+-- fields 'first' (its first number) and 'events' (kind, run, kind, run, ...
+-- packed): one XADD a script, and a reader takes a batch's events as one
+-- value. The stream keeps the entries holding the last EVENTS_KEPT events
+-- or so (MINID). Appended at commit(), with the counter: a script failing
+-- half-way (bad data) then leaves no event behind a counter that did not move.
 local EVENTS_PENDING = {}
 local function event(kind, record)
-  EVENTS_PENDING[#EVENTS_PENDING + 1] = {kind, record}
+  local n = #EVENTS_PENDING
+  EVENTS_PENDING[n + 1], EVENTS_PENDING[n + 2] = kind, record
 end
 local function write_events()
-  for _, e in ipairs(EVENTS_PENDING) do
-    local n = next_number('event_seq')
-    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_KEPT, '0-' .. str(n), 'kind', e[1], 'run', e[2])
-  end
+  local count = #EVENTS_PENDING / 2
+  if count == 0 then return end
+  local seq = counter('event_seq')
+  local first = seq.value + 1
+  seq.value, seq.changed = seq.value + count, true
+  redis.call('XADD', EVENTS, 'MINID', '~', '0-' .. str(math.max(seq.value - EVENTS_KEPT, 0)), '0-' .. str(seq.value),
+             'first', str(first), 'events', pack(EVENTS_PENDING))
   EVENTS_PENDING = {}
 end
 -- The run's event (`overrides`: values the event shows instead of the

@@ -77,19 +77,17 @@ std::string checked_cursor(const std::string& url, const std::string& cursor) {
   return std::to_string(value);
 }
 
-std::string event_number(const std::string& stream_id) { return stream_id.substr(stream_id.find('-') + 1); }
-
-TaskEvent event_of(const Reply& entry) {
-  const auto& parts = entry.as_array();
-  const auto& fields = parts.at(1).as_array();
-  TaskEvent event;
-  event.id = event_number(parts.at(0).as_string());
-  event.kind = fields.at(1).as_string();  // fields: "kind", kind, "run", the run packed
-  event.run = run_of_packed(fields.at(3).as_string());
-  return event;
+std::uint64_t number_of(const std::string& text) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
+    throw BrokerError("Redis broker: a malformed event number '" + text + "'");
+  }
+  return value;
 }
 
-/// XREAD of the events after `after`, at most `max`; blocking up to `block`.
+/// XREAD of the entries after the one holding event `after`, at most `max`
+/// (each holds one event at least); blocking up to `block`.
 std::vector<std::string> xread(const std::string& stream, const std::string& after, std::size_t max,
                                std::optional<milliseconds> block) {
   std::vector<std::string> command{"XREAD", "COUNT", std::to_string(max)};
@@ -103,17 +101,40 @@ std::vector<std::string> xread(const std::string& stream, const std::string& aft
   return command;
 }
 
-/// The events of an XREAD's reply (nil for none); event numbers are dense,
-/// so a first event past the cursor's successor is a gap.
-EventBatch batch_of(const Reply& reply, const std::string& after) {
+/// Appends an entry's events after `after` (one script's events: id
+/// 0-<last>, fields "first", <first>, "events", kind, run, ... packed) up to
+/// `max` in all; only those are decoded.
+void take_events(const Reply& entry, std::uint64_t after, std::size_t max, std::vector<TaskEvent>& events) {
+  const auto& parts = entry.as_array();
+  const auto& id = parts.at(0).as_string();
+  const auto last = number_of(id.substr(id.find('-') + 1));
+  const auto& fields = parts.at(1).as_array();
+  const auto first = number_of(fields.at(1).as_string());
+  const auto values = unpack(fields.at(3).as_string());
+  if (first > last || values.size() != 2 * (last - first + 1)) {
+    throw BrokerError("Redis broker: stream entry " + id + " holds " + std::to_string(values.size() / 2) +
+                      " events, not " + std::to_string(last - first + 1));
+  }
+  for (auto number = std::max(first, after + 1); number <= last && events.size() < max; ++number) {
+    const auto at = 2 * (number - first);
+    events.push_back(TaskEvent{.id = std::to_string(number), .kind = std::string(values[at]),
+                               .run = run_of_packed(values[at + 1])});
+  }
+}
+
+/// The events of an XREAD's reply (nil for none) after `after`, at most
+/// `max`; event numbers are dense, so a first event past the cursor's
+/// successor is a gap.
+EventBatch batch_of(const Reply& reply, const std::string& after, std::size_t max) {
   EventBatch batch;
   batch.cursor = after;
   if (reply.is_nil()) return batch;
+  const auto from = number_of(after);
   for (const auto& stream : reply.as_array()) {
-    for (const auto& entry : stream.as_array().at(1).as_array()) batch.events.push_back(event_of(entry));
+    for (const auto& entry : stream.as_array().at(1).as_array()) take_events(entry, from, max, batch.events);
   }
   if (batch.events.empty()) return batch;
-  batch.gap = std::stoull(batch.events.front().id) > std::stoull(after) + 1;
+  batch.gap = number_of(batch.events.front().id) > from + 1;
   batch.cursor = batch.events.back().id;
   return batch;
 }
@@ -164,7 +185,7 @@ Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, mi
   if (after.empty()) after = (co_await feed_position("")).newest;
   for (;;) {
     if (max > 0) {
-      auto batch = batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after);
+      auto batch = batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after, max);
       if (!batch.events.empty()) co_return batch;
     }
     // Nothing after the cursor: is it one this broker gave, were events
@@ -193,7 +214,7 @@ Task<EventBatch> RedisBroker::wait_for_events(std::string after, std::size_t max
   const auto session = this->session();
   const CallOptions options{.timeout = timeout + redis_.timeout};
   const auto reply = co_await session->feed.call(xread(prefix_ + "events", after, max, timeout), options);
-  co_return batch_of(reply, after);  // nil when the block timed out
+  co_return batch_of(reply, after, max);  // nil when the block timed out
 }
 
 }  // namespace fluid::redis
