@@ -9,10 +9,18 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace fluid {
 
 TaskBroker::~TaskBroker() = default;
+
+Task<EventBatch> TaskBroker::read_events_if(std::string after, std::size_t max, std::chrono::milliseconds wait,
+                                            EventWanted wanted) {
+  auto batch = co_await read_events(std::move(after), max, wait);
+  if (wanted) std::erase_if(batch.events, [&wanted](const TaskEvent& event) { return !wanted(event.kind); });
+  co_return batch;
+}
 
 namespace brokers {
 

@@ -4,6 +4,8 @@
 #include "fluid/event.hpp"
 #include "fluid/log.hpp"
 
+#include <algorithm>
+
 namespace fluid::detail {
 
 namespace {
@@ -56,6 +58,11 @@ TaskRunHandler AsyncHandlers::remove(std::string_view event) {
 
 bool AsyncHandlers::wants(TaskState state) const noexcept {
   return per_state_[state_index(state)].load(std::memory_order_relaxed) > 0;
+}
+
+bool AsyncHandlers::wants_any() const noexcept {
+  return std::any_of(per_state_.begin(), per_state_.end(),
+                     [](const std::atomic<int>& count) { return count.load(std::memory_order_relaxed) > 0; });
 }
 
 EventQueue::EventQueue(std::shared_ptr<AsyncTaskDispatcher> dispatcher, std::string name)

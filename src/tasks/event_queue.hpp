@@ -34,6 +34,8 @@ class AsyncHandlers {
   TaskRunHandler remove(std::string_view event);
   /// Whether a handler is registered for runs in `state` (lock-free).
   bool wants(TaskState state) const noexcept;
+  /// Whether a handler is registered for runs in any state (lock-free).
+  bool wants_any() const noexcept;
   const std::shared_ptr<AsyncTaskDispatcher>& dispatcher() const noexcept { return dispatcher_; }
 
  private:

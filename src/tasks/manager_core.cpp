@@ -74,18 +74,27 @@ std::string ManagerCore::label() const { return type + " " + manager_id.substr(0
 namespace {
 
 void on_event(ManagerCore& core, const TaskEvent& event) {
-  if (event.kind == "state") {
-    core.waiters.notify(event.run.id);
-    if (core.cluster_handlers.wants(event.run.state)) {
-      std::shared_ptr<EventQueue> queue;
-      {
-        std::lock_guard lock(core.mutex);
-        queue = core.cluster_events;
-      }
-      if (queue) queue->push(core.shown(event.run));
-    }
+  if (event.kind != "state") {
+    if (core.on_feed_event) core.on_feed_event(event);
+    return;
   }
-  if (core.on_feed_event) core.on_feed_event(event);
+  core.waiters.notify(event.run.id);
+  if (!core.cluster_handlers.wants(event.run.state)) return;
+  std::shared_ptr<EventQueue> queue;
+  {
+    std::lock_guard lock(core.mutex);
+    queue = core.cluster_events;
+  }
+  if (queue) queue->push(core.shown(event.run));
+}
+
+/// Every abort; a state change only while a wait() or a cluster handler may
+/// want it. Asked as the events arrive: a wait() registers before it reads
+/// its run, so the changes after that read reach it.
+EventWanted wanted_by(const ManagerCore& core) {
+  return [&core](std::string_view kind) {
+    return kind != "state" || !core.waiters.empty() || core.cluster_handlers.wants_any();
+  };
 }
 
 }  // namespace
@@ -97,7 +106,7 @@ Task<> follow_feed(std::shared_ptr<ManagerCore> core, std::string cursor) {
     EventBatch batch;
     std::exception_ptr error;
     try {
-      batch = co_await core->broker->read_events(cursor, batch_size, core->config.sleep.value());
+      batch = co_await core->broker->read_events_if(cursor, batch_size, core->config.sleep.value(), wanted_by(*core));
     } catch (...) {
       error = std::current_exception();
     }

@@ -54,7 +54,8 @@ struct ManagerCore {
   AsyncHandlers local_handlers;
   AsyncHandlers cluster_handlers;
   RunWaiters waiters;
-  /// Set by a consumer before open(): told every event of the feed.
+  /// Set by a consumer before open(): told every event of the feed other
+  /// than a state change (an abort).
   std::function<void(const TaskEvent&)> on_feed_event;
 
   mutable std::mutex mutex;  // guards what follows
@@ -82,7 +83,8 @@ struct ManagerCore {
 };
 
 /// Follows the broker's event feed from `cursor` until cancelled: wakes
-/// waiters, feeds cluster handlers, tells the consumer.
+/// waiters, feeds cluster handlers, tells the consumer; decodes only the
+/// events one of them wants.
 Task<> follow_feed(std::shared_ptr<ManagerCore> core, std::string cursor);
 
 }  // namespace fluid::detail

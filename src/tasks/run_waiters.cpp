@@ -20,7 +20,7 @@ RunWaiters::Watch::~Watch() {
 }
 
 void RunWaiters::notify(const std::string& run_id) {
-  if (count_.load(std::memory_order_relaxed) == 0) return;
+  if (empty()) return;
   std::shared_ptr<Notifier> notifier;
   {
     std::lock_guard lock(mutex_);

@@ -33,6 +33,8 @@ class RunWaiters {
   void notify(const std::string& run_id);
   /// Wakes every waiter (the feed lost events: each rereads its run).
   void notify_all();
+  /// Whether no wait() is registered (lock-free).
+  bool empty() const noexcept { return count_.load(std::memory_order_relaxed) == 0; }
 
  private:
   struct Entry {

@@ -66,7 +66,7 @@ class RunnerWorker : public Worker {
   std::size_t running() const noexcept { return state_->running.load(std::memory_order_relaxed); }
   /// "running", "capacity", "consuming", "queues", "claimed", "finished".
   nlohmann::json tasks_status() const;
-  /// Told every event of the broker's feed (from the feed's executor).
+  /// Told the feed's events other than state changes (from the feed's executor).
   void on_feed_event(const TaskEvent& event);
   void gracefully_stop() override;
 

@@ -690,7 +690,10 @@ TEST(TaskManager, WaitReturnsARunFinalAlready) {
   }());
 }
 
-// The feed wakes a waiter when another manager (another process) ends the run.
+// The feed wakes a waiter when another manager (another process) ends the
+// run. The feed skips state changes nobody wants: this wait() begins while
+// the feed's read is under way (asked when nobody waited), and still hears
+// of the change that read brings.
 TEST(TaskManager, WaitFollowsAChangeMadeByAnotherManager) {
   fluid::run([]() -> Task<> {
     const auto url = unique_memory_url();
@@ -699,6 +702,7 @@ TEST(TaskManager, WaitFollowsAChangeMadeByAnotherManager) {
     co_await waiter->open();
     co_await other->open();
     const auto run = co_await waiter->queue("add");
+    co_await sleep(20ms);  // the waiter's feed has read the queued event and waits for the next
     auto wait = waiter->wait(run.id, 10s);
     auto abort_later = [&]() -> Task<> {
       co_await sleep(20ms);
@@ -711,6 +715,34 @@ TEST(TaskManager, WaitFollowsAChangeMadeByAnotherManager) {
     EXPECT_EQ(waited.manager_id, other->manager_id());
     co_await other->close();
     co_await waiter->close();
+  }());
+}
+
+TEST(TaskManager, AClusterHandlerRegisteredWhileTheFeedIsIdleSeesTheNextChange) {
+  fluid::run([]() -> Task<> {
+    const auto url = unique_memory_url();
+    const auto watcher = example_manager({.broker_url = url});
+    const auto producer = example_manager({.broker_url = url});
+    co_await watcher->open();
+    co_await producer->open();
+    const auto run = co_await producer->queue("add");
+    co_await sleep(20ms);  // the watcher's feed has read the queued event and waits for the next
+    std::vector<TaskRun> seen;
+    detail::Notifier changed;
+    watcher->register_async_handler(
+        "aborted.watch",
+        [&](const TaskRun& aborted) -> Task<> {
+          seen.push_back(aborted);
+          changed.notify_all();
+          co_return;
+        },
+        EventScope::cluster);
+    co_await discard(producer->abort(run.id, "elsewhere"));
+    const bool got = co_await changed.wait_until([&] { return !seen.empty(); }, detail::deadline_after(10s));
+    EXPECT_TRUE(got);
+    if (got) EXPECT_EQ(seen[0].id, run.id);
+    co_await producer->close();
+    co_await watcher->close();
   }());
 }
 

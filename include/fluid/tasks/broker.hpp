@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -100,6 +101,9 @@ struct EventBatch {
   std::string cursor;  ///< pass to the next read_events()
   bool gap = false;    ///< retention dropped events after the cursor given
 };
+/// Whether a reader of the feed wants an event of this kind ("state",
+/// "abort"); see TaskBroker::read_events_if().
+using EventWanted = std::function<bool(std::string_view kind)>;
 
 /// The broker interface both brokers implement; a third one plugs in here
 /// and is correct when it passes the conformance suite.
@@ -223,6 +227,16 @@ class TaskBroker {
   /// when nothing came); `gap` when retention dropped events after `after`.
   /// @throws BrokerError for a cursor this broker never gave.
   virtual Task<EventBatch> read_events(std::string after, std::size_t max, std::chrono::milliseconds wait) = 0;
+  /// read_events() for a reader that needs only some events: the batch
+  /// holds the events `wanted` accepts, and a broker need not decode the
+  /// others. `max`, the wait, the cursor and `gap` count every event read,
+  /// so a batch may come back empty with its cursor moved on. `wanted` is
+  /// asked as the events arrive, not when the call is made: an interest
+  /// taken up while the call waits covers the events it returns. The
+  /// default reads every event and drops the others.
+  /// @throws BrokerError for a cursor this broker never gave.
+  virtual Task<EventBatch> read_events_if(std::string after, std::size_t max, std::chrono::milliseconds wait,
+                                          EventWanted wanted);
 };
 
 /// The broker for `url`, not yet open:

@@ -48,6 +48,10 @@ class RedisBroker final : public TaskBroker {
   Task<> set_manager_status(std::string manager_id, nlohmann::json status, std::chrono::milliseconds ttl) override;
   Task<std::vector<nlohmann::json>> manager_statuses() override;
   Task<EventBatch> read_events(std::string after, std::size_t max, std::chrono::milliseconds wait) override;
+  /// Decodes only the events `wanted` accepts: a run unpacked costs more
+  /// than the rest of the read.
+  Task<EventBatch> read_events_if(std::string after, std::size_t max, std::chrono::milliseconds wait,
+                                  EventWanted wanted) override;
 
  private:
   /// What one claim script returned, with the broker's clock when it ran.
@@ -76,7 +80,8 @@ class RedisBroker final : public TaskBroker {
   Task<> wait_for_wake(std::vector<std::string> blpop, std::chrono::milliseconds timeout);
   /// @throws BrokerError for a cursor past the feed.
   Task<FeedPosition> feed_position(std::string after);
-  Task<EventBatch> wait_for_events(std::string after, std::size_t max, std::chrono::milliseconds timeout);
+  /// XREAD BLOCK's reply: nil when the block timed out.
+  Task<Reply> wait_for_events(std::string after, std::size_t max, std::chrono::milliseconds timeout);
 
   const RedisUrl redis_;
   const std::vector<TaskPriority> queues_;

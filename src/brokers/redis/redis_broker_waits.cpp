@@ -101,10 +101,21 @@ std::vector<std::string> xread(const std::string& stream, const std::string& aft
   return command;
 }
 
-/// Appends an entry's events after `after` (one script's events: id
-/// 0-<last>, fields "first", <first>, "events", kind, run, ... packed) up to
-/// `max` in all; only those are decoded.
-void take_events(const Reply& entry, std::uint64_t after, std::size_t max, std::vector<TaskEvent>& events) {
+/// What an XREAD's reply gave: the events wanted, and how many were read
+/// (wanted or not), the first and the last of them.
+struct FeedRead {
+  std::vector<TaskEvent> events;
+  std::size_t count = 0;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+};
+
+/// Reads an entry's events after `after` (one script's events: id
+/// 0-<last>, fields "first", <first>, "events", kind, run, ... packed) until
+/// `max` in all are read; only those `wanted` accepts (every one when it is
+/// empty) are decoded.
+void take_events(const Reply& entry, std::uint64_t after, std::size_t max, const EventWanted& wanted,
+                 FeedRead& read) {
   const auto& parts = entry.as_array();
   const auto& id = parts.at(0).as_string();
   const auto last = number_of(id.substr(id.find('-') + 1));
@@ -115,28 +126,31 @@ void take_events(const Reply& entry, std::uint64_t after, std::size_t max, std::
     throw BrokerError("Redis broker: stream entry " + id + " holds " + std::to_string(values.size() / 2) +
                       " events, not " + std::to_string(last - first + 1));
   }
-  for (auto number = std::max(first, after + 1); number <= last && events.size() < max; ++number) {
+  for (auto number = std::max(first, after + 1); number <= last && read.count < max; ++number) {
+    if (read.count++ == 0) read.first = number;
+    read.last = number;
     const auto at = 2 * (number - first);
-    events.push_back(TaskEvent{.id = std::to_string(number), .kind = std::string(values[at]),
-                               .run = run_of_packed(values[at + 1])});
+    if (wanted && !wanted(values[at])) continue;
+    read.events.push_back(
+        TaskEvent{.id = std::to_string(number), .kind = std::string(values[at]), .run = run_of_packed(values[at + 1])});
   }
 }
 
 /// The events of an XREAD's reply (nil for none) after `after`, at most
-/// `max`; event numbers are dense, so a first event past the cursor's
-/// successor is a gap.
-EventBatch batch_of(const Reply& reply, const std::string& after, std::size_t max) {
-  EventBatch batch;
-  batch.cursor = after;
-  if (reply.is_nil()) return batch;
+/// `max` read, those `wanted` accepts kept; nullopt when none was read.
+/// Event numbers are dense, so a first event past the cursor's successor
+/// is a gap.
+std::optional<EventBatch> batch_of(const Reply& reply, const std::string& after, std::size_t max,
+                                   const EventWanted& wanted) {
+  if (reply.is_nil()) return std::nullopt;
   const auto from = number_of(after);
+  FeedRead read;
   for (const auto& stream : reply.as_array()) {
-    for (const auto& entry : stream.as_array().at(1).as_array()) take_events(entry, from, max, batch.events);
+    for (const auto& entry : stream.as_array().at(1).as_array()) take_events(entry, from, max, wanted, read);
   }
-  if (batch.events.empty()) return batch;
-  batch.gap = number_of(batch.events.front().id) > from + 1;
-  batch.cursor = batch.events.back().id;
-  return batch;
+  if (read.count == 0) return std::nullopt;
+  return EventBatch{
+      .events = std::move(read.events), .cursor = std::to_string(read.last), .gap = read.first > from + 1};
 }
 
 }  // namespace
@@ -179,14 +193,20 @@ Task<> RedisBroker::wait_for_wake(std::vector<std::string> blpop, milliseconds t
 }
 
 Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, milliseconds wait) {
+  return read_events_if(std::move(after), max, wait, EventWanted());
+}
+
+Task<EventBatch> RedisBroker::read_events_if(std::string after, std::size_t max, milliseconds wait,
+                                             EventWanted wanted) {
   session();
   if (!after.empty()) after = checked_cursor(url_, after);
   const auto deadline = SteadyClock::now() + wait;
   if (after.empty()) after = (co_await feed_position("")).newest;
   for (;;) {
     if (max > 0) {
-      auto batch = batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after, max);
-      if (!batch.events.empty()) co_return batch;
+      auto batch =
+          batch_of(co_await command(xread(prefix_ + "events", after, max, std::nullopt)), after, max, wanted);
+      if (batch) co_return std::move(*batch);
     }
     // Nothing after the cursor: is it one this broker gave, were events
     // dropped? A gap with nothing left after it (the stream itself gone)
@@ -197,8 +217,8 @@ Task<EventBatch> RedisBroker::read_events(std::string after, std::size_t max, mi
     if (position.gap || max == 0 || remaining <= milliseconds::zero()) {
       co_return EventBatch{.events = {}, .cursor = position.gap ? position.newest : after, .gap = position.gap};
     }
-    auto batch = co_await wait_for_events(after, max, remaining);
-    if (!batch.events.empty()) co_return batch;
+    auto batch = batch_of(co_await wait_for_events(after, max, remaining), after, max, wanted);
+    if (batch) co_return std::move(*batch);
   }
 }
 
@@ -210,11 +230,10 @@ Task<RedisBroker::FeedPosition> RedisBroker::feed_position(std::string after) {
   co_return FeedPosition{.newest = answer.at(0).as_string(), .gap = answer.at(1).as_string() == "1"};
 }
 
-Task<EventBatch> RedisBroker::wait_for_events(std::string after, std::size_t max, milliseconds timeout) {
+Task<Reply> RedisBroker::wait_for_events(std::string after, std::size_t max, milliseconds timeout) {
   const auto session = this->session();
   const CallOptions options{.timeout = timeout + redis_.timeout};
-  const auto reply = co_await session->feed.call(xread(prefix_ + "events", after, max, timeout), options);
-  co_return batch_of(reply, after, max);  // nil when the block timed out
+  co_return co_await session->feed.call(xread(prefix_ + "events", after, max, timeout), options);
 }
 
 }  // namespace fluid::redis

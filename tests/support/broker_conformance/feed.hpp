@@ -152,6 +152,54 @@ TEST_P(BrokerConformance, ReadPastEventsTheFeedNoLongerRetainsReportsAGap) {
   });
 }
 
+TEST_P(BrokerConformance, ReadEventsIfKeepsTheWantedEventsAndMovesItsCursorPastTheOthers) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    const std::string start = co_await feed_now(*broker);
+    co_await enqueue_each(*broker, names("r1", "r2"));
+    const auto [run, lease] = co_await claim_one(*broker, "a");
+    co_await broker->request_abort(run.id, "stop", "admin");
+    co_await broker->enqueue(make_run_with_id("a", "r3"), 0ms);
+    std::vector<std::string> asked;
+    const auto aborts = [&asked](std::string_view kind) {
+      asked.emplace_back(kind);
+      return kind == "abort";
+    };
+    const auto batch = co_await broker->read_events_if(start, 10, 0ms, aborts);
+    EXPECT_EQ(describe(batch.events), names("abort:r1"));
+    EXPECT_EQ(asked, names("state", "state", "state", "abort", "state"));
+    EXPECT_FALSE(batch.gap);
+    const auto all = co_await broker->read_events(start, 10, 0ms);
+    EXPECT_EQ(all.events.size(), 5u);
+    EXPECT_EQ(batch.cursor, all.cursor);
+    const auto none = [](std::string_view) { return false; };
+    const auto skipped = co_await broker->read_events_if(start, 2, 0ms, none);  // max counts every event read
+    EXPECT_TRUE(skipped.events.empty());
+    const auto rest = co_await broker->read_events(skipped.cursor, 10, 0ms);
+    EXPECT_EQ(describe(rest.events), names("running:r1", "abort:r1", "queued:r3"));
+  });
+}
+
+// A reader's interest may change while its read waits (a wait() begun
+// meanwhile): it is asked of the events as they come.
+TEST_P(BrokerConformance, ReadEventsIfAsksWhetherAnEventIsWantedWhenTheEventComes) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  run([&]() -> Task<> {
+    auto follower = co_await open_broker();
+    auto producer = co_await open_broker();
+    const std::string cursor = co_await feed_now(*follower);
+    bool interested = false;
+    auto produce = [&]() -> Task<> {
+      co_await let_others_run();
+      interested = true;
+      co_await producer->enqueue(make_run_with_id("a", "r1"), 0ms);
+    };
+    const auto when_interested = [&interested](std::string_view) { return interested; };
+    const auto batch = co_await (follower->read_events_if(cursor, 10, generous, when_interested) && produce());
+    EXPECT_EQ(describe(batch.events), names("queued:r1"));
+  });
+}
+
 TEST_P(BrokerConformance, ReadWithACursorTheBrokerNeverGaveThrowsBrokerError) {
   run([&]() -> Task<> {
     auto broker = co_await open_broker();
