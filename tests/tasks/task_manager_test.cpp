@@ -740,7 +740,9 @@ TEST(TaskManager, AClusterHandlerRegisteredWhileTheFeedIsIdleSeesTheNextChange) 
     co_await discard(producer->abort(run.id, "elsewhere"));
     const bool got = co_await changed.wait_until([&] { return !seen.empty(); }, detail::deadline_after(10s));
     EXPECT_TRUE(got);
-    if (got) EXPECT_EQ(seen[0].id, run.id);
+    if (got) {
+      EXPECT_EQ(seen[0].id, run.id);
+    }
     co_await producer->close();
     co_await watcher->close();
   }());
