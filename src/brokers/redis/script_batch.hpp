@@ -3,7 +3,8 @@
 // wire go together as the next one. Under load a script then runs once for
 // many runs, and Redis pays its fixed cost (the call, the library's set-up,
 // the clock, the counters and wake-ups a batch shares) once; alone, a call
-// goes at once. No timer, no added wait: a batch is what queued meanwhile.
+// goes after one turn of its loop. No timer: a batch is what queued
+// meanwhile.
 
 #include "brokers/redis/reply.hpp"
 #include "fluid/detail/notifier.hpp"
@@ -69,6 +70,8 @@ class ScriptBatch {
     void abandon(const std::shared_ptr<Request>& request);
   };
 
+  // Whether `request` may take the next batch, after one turn of the loop.
+  Task<bool> may_lead(const std::shared_ptr<Request>& request);
   Task<> lead(Requests batch, std::shared_ptr<Request> own);
 
   const Send send_;

@@ -11,6 +11,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <gmock/gmock.h>
@@ -118,6 +119,30 @@ TEST_F(ScriptBatchTest, ACallAloneGoesAtOnceAndCallsMadeMeanwhileGoTogetherNext)
     ASSERT_TRUE(calls[i].done) << i;
     EXPECT_EQ(calls[i].answer, "answer to " + std::string(1, static_cast<char>('a' + i))) << calls[i].error_text();
   }
+}
+
+/// Calls with `arg`, then again with `arg` + "2" once the first answer came.
+Task<> call_twice(ScriptBatch& batch, std::string arg, std::vector<std::string>& answers) {
+  answers.push_back(co_await call_with(batch, arg));
+  answers.push_back(co_await call_with(batch, arg + "2"));
+}
+
+// Callers a batch's answer resumes call again before the loop moves on; the
+// first of them must not leave alone with the rest following it.
+TEST_F(ScriptBatchTest, CallsMadeInOneTurnOfTheLoopGoTogether) {
+  ScriptBatch batch(server.send());
+  std::vector<std::string> answers;
+  for (const auto* arg : {"a", "b", "c"}) asio::co_spawn(io, call_twice(batch, arg, answers), asio::detached);
+  settle();
+  ASSERT_EQ(server.batches.size(), 1u);
+  EXPECT_THAT(server.batches[0], ElementsAre("a", "b", "c"));
+  server.release_one();
+  settle();
+  ASSERT_EQ(server.batches.size(), 2u);
+  EXPECT_THAT(server.batches[1], testing::UnorderedElementsAre("a2", "b2", "c2"));
+  server.release_one();
+  settle();
+  EXPECT_EQ(answers.size(), 6u);
 }
 
 TEST_F(ScriptBatchTest, ABatchHoldsAtMostMaxBatchRequestsAndTheRestFollow) {
