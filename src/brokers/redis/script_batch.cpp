@@ -33,7 +33,14 @@ Task<Reply> ScriptBatch::call(std::vector<std::string> args) {
       std::lock_guard lock(state->mutex);
       if (request->done) break;
     }
-    if (co_await may_lead(request)) {
+    bool leads = false;
+    try {
+      leads = co_await may_lead(request);  // throws, unsent, when the caller is cancelled already
+    } catch (...) {
+      state->abandon(request);
+      throw;
+    }
+    if (leads) {
       Requests batch;
       {
         std::lock_guard lock(state->mutex);
@@ -78,6 +85,11 @@ Task<bool> ScriptBatch::may_lead(const std::shared_ptr<Request>& request) {
     }
   } unqueued{state_, request};
   co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  // Cancelled during the turn: leading now would take the batch and then
+  // fail to co_await lead() (Asio throws on a cancelled caller's next
+  // co_await), losing the batch with `sending` set. Stays unqueued; the wait throws.
+  const auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+  if (cancelled != asio::cancellation_type::none) co_return false;
   unqueued.resumed = true;
   co_return true;
 }

@@ -266,4 +266,41 @@ TEST_F(ScriptBatchTest, ALeaderWhoseLoopIsDestroyedOnTheWireLeavesNoCallerWaitin
   EXPECT_EQ(follower.answer, "answer to follow") << follower.error_text();
 }
 
+
+// A caller cancelled during the loop turn it waits before leading must not
+// take the batch and drop it: the other callers would wait for ever.
+TEST_F(ScriptBatchTest, ACallCancelledInItsTurnBeforeLeadingStrandsNoOtherCall) {
+  ScriptBatch batch(server.send());
+  Call cancelled, other;
+  cancelled.start(io, batch, "cancelled");
+  other.start(io, batch, "other");
+  asio::co_spawn(io, [&]() -> Task<> {
+    cancelled.cancel.emit(asio::cancellation_type::terminal);
+    co_return;
+  }, asio::detached);
+  settle();
+  EXPECT_TRUE(cancelled.done && cancelled.error);
+  server.release_one();
+  settle();
+  ASSERT_TRUE(other.done);
+  EXPECT_EQ(other.answer, "answer to other") << other.error_text();
+  ASSERT_EQ(server.batches.size(), 1u);
+  EXPECT_THAT(server.batches[0], ElementsAre("other"));
+}
+
+// A caller already cancelled when it calls is never sent.
+TEST_F(ScriptBatchTest, ACallMadeAlreadyCancelledIsNeverSent) {
+  ScriptBatch batch(server.send());
+  Call cancelled, other;
+  cancelled.start(io, batch, "cancelled");
+  cancelled.cancel.emit(asio::cancellation_type::terminal);
+  other.start(io, batch, "other");
+  settle();
+  EXPECT_TRUE(cancelled.done && cancelled.error);
+  server.release_one();
+  settle();
+  EXPECT_EQ(other.answer, "answer to other") << other.error_text();
+  ASSERT_EQ(server.batches.size(), 1u);
+  EXPECT_THAT(server.batches[0], ElementsAre("other"));
+}
 }  // namespace
