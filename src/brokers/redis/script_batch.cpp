@@ -35,7 +35,7 @@ Task<Reply> ScriptBatch::call(std::vector<std::string> args) {
     }
     bool leads = false;
     try {
-      leads = co_await may_lead(request);  // throws, unsent, when the caller is cancelled already
+      leads = co_await may_lead(state, request);  // throws, unsent, when the caller is cancelled already
     } catch (...) {
       state->abandon(request);
       throw;
@@ -67,23 +67,25 @@ Task<Reply> ScriptBatch::call(std::vector<std::string> args) {
   co_return std::move(request->answer);
 }
 
-Task<bool> ScriptBatch::may_lead(const std::shared_ptr<Request>& request) {
+Task<bool> ScriptBatch::may_lead(std::shared_ptr<State> state, std::shared_ptr<Request> request) {
   {
-    std::lock_guard lock(state_->mutex);
-    if (request->done || state_->sending) co_return false;
+    std::lock_guard lock(state->mutex);
+    if (request->done || state->sending) co_return false;
   }
   // The callers a batch's answer resumed are still on the loop's queue,
   // each about to call again: one turn lets them join this batch instead
   // of following a batch of one (seen in W7: every other enqueue and most
-  // finishes went alone). A frame destroyed meanwhile is not sent.
+  // finishes went alone). A frame destroyed meanwhile is not sent; it may
+  // be destroyed after the batch object (its loop torn down late): the
+  // guard owns the state.
   struct Unqueued {
-    const std::shared_ptr<State>& state;
-    const std::shared_ptr<Request>& request;
+    std::shared_ptr<State> state;
+    std::shared_ptr<Request> request;
     bool resumed = false;
     ~Unqueued() {
       if (!resumed) state->abandon(request);
     }
-  } unqueued{state_, request};
+  } unqueued{state, request};
   co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
   // Cancelled during the turn: leading now would take the batch and then
   // fail to co_await lead() (Asio throws on a cancelled caller's next

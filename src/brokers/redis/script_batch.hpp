@@ -71,7 +71,7 @@ class ScriptBatch {
   };
 
   // Whether `request` may take the next batch, after one turn of the loop.
-  Task<bool> may_lead(const std::shared_ptr<Request>& request);
+  static Task<bool> may_lead(std::shared_ptr<State> state, std::shared_ptr<Request> request);
   Task<> lead(Requests batch, std::shared_ptr<Request> own);
 
   const Send send_;

@@ -303,4 +303,18 @@ TEST_F(ScriptBatchTest, ACallMadeAlreadyCancelledIsNeverSent) {
   ASSERT_EQ(server.batches.size(), 1u);
   EXPECT_THAT(server.batches[0], ElementsAre("other"));
 }
+
+// A caller waiting its turn whose loop is destroyed after the batch object
+// (a broker destroyed before its loop) must not touch the object.
+TEST_F(ScriptBatchTest, ACallerInItsTurnOutlivingTheBatchObjectIsDestroyedSafely) {
+  auto doomed = std::make_unique<asio::io_context>();
+  auto batch = std::make_unique<ScriptBatch>(server.send());
+  Call caller;
+  caller.start(*doomed, *batch, "late");
+  doomed->run_one();  // the call, up to its turn
+  ASSERT_TRUE(server.batches.empty());
+  batch.reset();
+  doomed.reset();  // the caller's frame goes now, its ~Unqueued with it
+  EXPECT_FALSE(caller.done);
+}
 }  // namespace
