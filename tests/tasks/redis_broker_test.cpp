@@ -6,6 +6,7 @@
 #include "support/redis_server.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -44,6 +45,18 @@ class RedisOnly : public BrokerConformance {
     const auto line = "redis-cli -p " + std::to_string(shared_server().port()) + " " + command + " >/dev/null";
     ASSERT_EQ(std::system(line.c_str()), 0) << line;
   }
+  /// What `command` (redis-cli's arguments) answers, its first line.
+  static std::string redis_cli_answer(const std::string& command) {
+    const auto line = "redis-cli -p " + std::to_string(shared_server().port()) + " " + command;
+    std::string answer;
+    if (FILE* out = ::popen(line.c_str(), "r")) {
+      char buffer[256];
+      if (std::fgets(buffer, sizeof buffer, out)) answer = buffer;
+      ::pclose(out);
+    }
+    while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) answer.pop_back();
+    return answer;
+  }
   /// The key prefix of this test's namespace: "{name}:".
   std::string prefix() const {
     const auto query = url();
@@ -68,6 +81,32 @@ TEST_P(RedisOnly, AFeedWhoseStreamWasDeletedReportsOneGapThenWaitsForNewEvents) 
     const auto next = co_await broker->read_events(quiet.cursor, 10, 0ms);
     EXPECT_FALSE(next.gap);
     EXPECT_EQ(describe(next.events), names("queued:next"));
+  });
+}
+
+// A change of many runs writes its events as entries of at most 256, so a
+// reader inside one never fetches a huge entry again and again.
+TEST_P(RedisOnly, AChangeOfManyRunsWritesItsEventsInEntriesOfAtMost256) {
+  run([&]() -> Task<> {
+    auto broker = co_await open_broker();
+    for (int i = 0; i < 600; ++i) co_await broker->enqueue(make_run_with_id("a", "r" + std::to_string(i)), 0ms);
+    const std::string start = co_await feed_now(*broker);
+    const auto entries_before = std::stoul(redis_cli_answer("XLEN '" + prefix() + "events'"));
+    co_await broker->clear_queue(priorities(TaskPriority::medium), "admin");
+    EXPECT_EQ(std::stoul(redis_cli_answer("XLEN '" + prefix() + "events'")), entries_before + 3);
+    const auto all = co_await broker->read_events(start, 1000, 0ms);
+    EXPECT_EQ(all.events.size(), 600u);
+    if (all.events.size() != 600) co_return;
+    for (std::size_t i = 0; i < all.events.size(); ++i) {
+      EXPECT_EQ(std::stoull(all.events[i].id), std::stoull(start) + 1 + i);
+      EXPECT_EQ(all.events[i].run.state, TaskState::aborted);
+    }
+    const auto inside = co_await broker->read_events(all.events[299].id, 10, 0ms);  // the second entry's middle
+    EXPECT_EQ(inside.events.size(), 10u);
+    if (!inside.events.empty()) {
+      EXPECT_EQ(inside.events.front().id, all.events[300].id);
+    }
+    EXPECT_FALSE(inside.gap);
   });
 }
 

@@ -145,25 +145,36 @@ local function write_all_members()
 end
 
 -- Events are numbered 1, 2, ... (event_seq), so a reader sees a gap as a
--- jump. A script's events are one stream entry, id 0-<its last number>,
--- fields 'first' (its first number) and 'events' (kind, run, kind, run, ...
--- packed): one XADD a script, and a reader takes a batch's events as one
--- value. The stream keeps the entries holding the last EVENTS_KEPT events
--- or so (MINID). Appended at commit(), with the counter: a script failing
+-- jump. A script's events go as few stream entries (at most
+-- EVENTS_AN_ENTRY events each, so a reader's cursor inside one never makes
+-- it fetch a huge one again and again), id 0-<its last number>, fields
+-- 'first' (its first number) and 'events' (kind, run, kind, run, ...
+-- packed): one XADD for a batch, and a reader takes its events as one value.
+-- The stream keeps the entries holding the last EVENTS_KEPT events or so
+-- (MINID). Appended at commit(), with the counter: a script failing
 -- half-way (bad data) then leaves no event behind a counter that did not move.
+local EVENTS_AN_ENTRY = 256
 local EVENTS_PENDING = {}
 local function event(kind, record)
   local n = #EVENTS_PENDING
   EVENTS_PENDING[n + 1], EVENTS_PENDING[n + 2] = kind, record
 end
-local function write_events()
-  local count = #EVENTS_PENDING / 2
-  if count == 0 then return end
+local function append_entry(values)
   local seq = counter('event_seq')
   local first = seq.value + 1
-  seq.value, seq.changed = seq.value + count, true
+  seq.value, seq.changed = seq.value + #values / 2, true
   redis.call('XADD', EVENTS, 'MINID', '~', '0-' .. str(math.max(seq.value - EVENTS_KEPT, 0)), '0-' .. str(seq.value),
-             'first', str(first), 'events', pack(EVENTS_PENDING))
+             'first', str(first), 'events', pack(values))
+end
+local function write_events()
+  local pending = EVENTS_PENDING
+  if #pending <= 2 * EVENTS_AN_ENTRY then
+    if #pending > 0 then append_entry(pending) end
+  else
+    for from = 1, #pending, 2 * EVENTS_AN_ENTRY do
+      append_entry({unpack(pending, from, math.min(from + 2 * EVENTS_AN_ENTRY - 1, #pending))})
+    end
+  end
   EVENTS_PENDING = {}
 end
 -- The run's event (`overrides`: values the event shows instead of the

@@ -116,6 +116,7 @@ struct FeedRead {
 /// empty) are decoded.
 void take_events(const Reply& entry, std::uint64_t after, std::size_t max, const EventWanted& wanted,
                  FeedRead& read) {
+  if (read.count >= max) return;
   const auto& parts = entry.as_array();
   const auto& id = parts.at(0).as_string();
   const auto last = number_of(id.substr(id.find('-') + 1));
