@@ -2,7 +2,7 @@
 // How the Redis broker's values travel to and from its scripts: times as
 // microseconds since the epoch in decimal ("" for none), runs packed (a
 // MessagePack array of strings, the values of packed_run_fields: what a run's
-// hash stores, its events carry and the scripts answer), task info as rows.
+// key starts with, its events carry and the scripts answer), task info as rows.
 // MessagePack because Redis's Lua packs and unpacks it in C (cmsgpack): a
 // script then handles a run as one string, not a field at a time.
 

@@ -4,10 +4,11 @@
 // docs/tasks-redis.md describes the layout these functions build.
 //
 // A script changes its runs and counters in Lua and writes them at its end
-// (commit): each run touched one HSET of its two packed arrays however many
+// (commit): each run touched one SET of its packed string however many
 // steps changed it, each counter one GET and one SET, each set or wake-up
-// list one command for all its members. A batch of runs then costs Redis a few commands a run, not a
-// dozen; what is read in between comes from the script's own copies.
+// list one command for all its members, its events one stream entry. A
+// batch of runs then costs Redis a few commands a run, not a dozen; what is
+// read in between comes from the script's own copies.
 
 #include "brokers/redis/broker_lua.hpp"
 
