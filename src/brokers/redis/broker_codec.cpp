@@ -28,19 +28,20 @@ unsigned count_of(std::string_view what, std::string_view text) {
   return static_cast<unsigned>(value);
 }
 
-// MessagePack: a count below `small_limit` rides in the type byte
-// (`small | count`), a larger one follows it big-endian, in the smallest
-// form that holds it (arrays: 16 or 32 bits; strings: 8, 16 or 32).
-enum class Sized { array, string };
+// MessagePack headers: an array of fewer than 16 values or a string of
+// fewer than 32 bytes has its count in the type byte; a larger count
+// follows it big-endian, in the smallest form that holds it (arrays: 16 or
+// 32 bits; strings: 8, 16 or 32).
+enum class Header { array, string };
 
 void append_big_endian(std::string& out, std::size_t value, int bytes) {
   for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
 }
 
-void append_header(std::string& out, std::size_t count, unsigned small, std::size_t small_limit, Sized sized) {
-  const bool string = sized == Sized::string;
-  if (count < small_limit) {
-    out.push_back(static_cast<char>(small | count));
+void append_header(std::string& out, Header header, std::size_t count) {
+  const bool string = header == Header::string;
+  if (count < (string ? 32u : 16u)) {
+    out.push_back(static_cast<char>((string ? 0xa0 : 0x90) | count));
   } else if (string && count <= 0xff) {
     out.push_back(static_cast<char>(0xd9));
     append_big_endian(out, count, 1);
@@ -152,7 +153,7 @@ void set_field(TaskRun& run, std::string_view name, std::string_view value) {
     run.requeued = value == "1";
   } else if (name == "manager_id") {
     run.manager_id = value;
-  }  // other fields are the broker's own (token, place, ...)
+  }
 }
 
 }  // namespace
@@ -193,9 +194,9 @@ std::string pack(const std::vector<std::string_view>& values) {
   for (const auto value : values) size += value.size() + 5;
   std::string packed;
   packed.reserve(size);
-  append_header(packed, values.size(), 0x90, 16, Sized::array);
+  append_header(packed, Header::array, values.size());
   for (const auto value : values) {
-    append_header(packed, value.size(), 0xa0, 32, Sized::string);
+    append_header(packed, Header::string, value.size());
     packed.append(value);
   }
   return packed;
