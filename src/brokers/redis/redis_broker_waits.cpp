@@ -66,24 +66,28 @@ ClaimResult claim_result_of(const std::vector<Reply>& answer) {
   throw BrokerError("broker " + url + ": read_events: cursor '" + cursor + "' was not given by this broker");
 }
 
-/// A cursor as the feed gives it: decimal digits.
-/// @throws BrokerError for anything else.
-std::string checked_cursor(const std::string& url, const std::string& cursor) {
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
-  if (cursor.empty() || error != std::errc{} || end != cursor.data() + cursor.size()) {
-    throw_foreign_cursor(url, cursor);
-  }
-  return std::to_string(value);
-}
-
-std::uint64_t number_of(const std::string& text) {
+/// An event number (decimal digits), nullopt for anything else.
+std::optional<std::uint64_t> parsed_number(const std::string& text) {
   std::uint64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
-    throw BrokerError("Redis broker: a malformed event number '" + text + "'");
-  }
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+/// A cursor as the feed gives it: an event number.
+/// @throws BrokerError for anything else.
+std::string checked_cursor(const std::string& url, const std::string& cursor) {
+  const auto number = parsed_number(cursor);
+  if (!number) throw_foreign_cursor(url, cursor);
+  return std::to_string(*number);
+}
+
+/// An event number the stream holds.
+/// @throws BrokerError for a malformed one.
+std::uint64_t number_of(const std::string& text) {
+  const auto number = parsed_number(text);
+  if (!number) throw BrokerError("Redis broker: a malformed event number '" + text + "'");
+  return *number;
 }
 
 /// XREAD of the entries after the one holding event `after`, at most `max`
@@ -110,8 +114,8 @@ struct FeedRead {
   std::uint64_t last = 0;
 };
 
-/// Reads an entry's events after `after` (one script's events: id
-/// 0-<last>, fields "first", <first>, "events", kind, run, ... packed) until
+/// Reads an entry's events after `after` (up to 256 of a script's events:
+/// id 0-<last>, fields "first", <first>, "events", kind, run, ... packed) until
 /// `max` in all are read; only those `wanted` accepts (every one when it is
 /// empty) are decoded.
 void take_events(const Reply& entry, std::uint64_t after, std::size_t max, const EventWanted& wanted,
