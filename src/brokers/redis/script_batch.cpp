@@ -70,7 +70,7 @@ Task<Reply> ScriptBatch::call(std::vector<std::string> args) {
 Task<bool> ScriptBatch::may_lead(std::shared_ptr<State> state, std::shared_ptr<Request> request) {
   {
     std::lock_guard lock(state->mutex);
-    if (request->done || state->sending) co_return false;
+    if (state->sending) co_return false;  // call() saw `request` not done, with no turn since
   }
   // The callers a batch's answer resumed are still on the loop's queue,
   // each about to call again: one turn lets them join this batch instead
